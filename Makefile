@@ -1,0 +1,50 @@
+# Two commands set up and use a fresh machine (Python 3.11):
+#   make book   build the HTML book into _build/html
+#   make test   run every test (unit tests, notebooks under nbval, the built site)
+# Both create the project-local virtual environment .venv when it is missing or when
+# requirements.txt / pyproject.toml changed, and do nothing extra otherwise.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# TensorFlow's start-up chatter is not part of any output worth reading.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: book test execute sync benchmark train clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+## Build the HTML book from the committed notebooks (outputs as stored; see `execute`).
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+## Every test: unit tests, each chapter executed under nbval, and the built site.
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Re-execute every chapter and store its outputs (what the book shows), then rebuild.
+execute: $(STAMP)
+	$(PY) -m tools.execute_chapters
+
+## Write the .ipynb twin from each chapter's MyST markdown (after editing the .md).
+sync: $(STAMP)
+	$(PY) -m tools.execute_chapters --sync-only
+
+## Print measured speeds and ratios (not a test).
+benchmark: $(STAMP)
+	$(PY) -m tools.benchmark
+
+## Retrain the shared checkpoint from scratch (~25 min on 2 cores).
+train: $(STAMP)
+	$(PY) -m shared.train
+
+clean:
+	rm -rf _build
