@@ -1,0 +1,14 @@
+"""Helper package of the book *Interpreting convolutional neural networks*.
+
+Modules (imported on demand, so ``import shared`` stays light):
+
+- :mod:`shared.data`: the synthetic lesion dataset with ground-truth masks
+- :mod:`shared.models`: the Xception builder, the shared checkpoint, the ImageNet path
+- :mod:`shared.train`: ``python -m shared.train`` reproduces the checkpoint
+- :mod:`shared.examples`: the fixed test images every chapter explains
+- :mod:`shared.methods`: the interpretability methods, one module each
+- :mod:`shared.metrics`: explanations measured against the masks
+- :mod:`shared.viz`: the book's figure style
+"""
+
+__version__ = "0.1.0"

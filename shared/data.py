@@ -176,11 +176,12 @@ def generate(
     for label, count in enumerate(counts):
         for i in range(count):
             rng = np.random.default_rng([int(seed), label, i])
-            # The marker decision uses its own stream so that it never changes the image.
-            marked = (label == marker_label and
-                      np.random.default_rng([int(seed), label, i, 1]).random() < marker_fraction)
+            # The marker has its own random stream: a marked image equals its unmarked
+            # twin everywhere outside the marker.
+            marker_rng = np.random.default_rng([int(seed), label, i, 1])
+            marked = label == marker_label and marker_rng.random() < marker_fraction
             images[k], masks[k], marker_masks[k] = painter.draw(
-                rng, label, marker_kind if marked else None)
+                rng, label, marker_kind if marked else None, marker_rng)
             k += 1
     info = dict(seed=int(seed), size=int(size), n_per_class=list(map(int, counts)),
                 marker_class=None if marker_label is None else CLASS_NAMES[marker_label],
@@ -259,7 +260,7 @@ class _Painter:
         return u @ rng.standard_normal((g, g), dtype=np.float32) @ u.T
 
     # ----------------------------------------------------------------------------------
-    def draw(self, rng, label: int, marker: str | None):
+    def draw(self, rng, label: int, marker: str | None = None, marker_rng=None):
         size, sc = self.size, self.scale
         # 1. Skin: tone, slow pigment variation, fine texture.
         t = rng.uniform(0, len(_SKIN_TONES) - 1)
@@ -288,9 +289,9 @@ class _Painter:
         # 4. The shortcut marker (only when asked), with its own mask.
         marker_mask = np.zeros((size, size), bool)
         if marker == "ink":
-            self._ink_dot(img, marker_mask, rng)
+            self._ink_dot(img, marker_mask, marker_rng)
         elif marker == "ruler":
-            self._ruler(img, marker_mask, rng)
+            self._ruler(img, marker_mask, marker_rng)
 
         # 5. Lighting (direction, vignette, exposure, colour cast) and sensor noise.
         th = rng.uniform(0, 2 * np.pi)
