@@ -12,7 +12,7 @@ image, or ``None`` for each image's predicted class), and ``maps`` are float32
 """
 
 from ._core import check_images, check_layer, feature_layers, normalize, resolve_targets, upsample
-from .gradcam import gradcam, hirescam
+from .gradcam import cam, gradcam, gradcam_rule, hirescam, hirescam_rule
 from .guided_backprop import (guided_backprop, guided_gradcam, guided_gradients, guided_model,
                               guided_relu, relu_backward)
 from .saliency import (ig_attributions, input_gradients, integrated_gradients, reduce_channels,
@@ -29,7 +29,7 @@ ATTRIBUTIONS = {
 }
 """Method name -> function ``f(model, images, targets=None, **params) -> (N, H, W)``."""
 
-__all__ = ["ATTRIBUTIONS", "check_images", "check_layer", "feature_layers", "gradcam",
+__all__ = ["ATTRIBUTIONS", "cam", "gradcam_rule", "hirescam_rule", "check_images", "check_layer", "feature_layers", "gradcam",
            "guided_backprop", "guided_gradcam", "guided_gradients", "guided_model",
            "guided_relu", "hirescam", "ig_attributions", "input_gradients",
            "integrated_gradients", "normalize", "reduce_channels", "relu_backward",

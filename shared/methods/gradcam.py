@@ -56,3 +56,32 @@ def hirescam(model, images, targets=None, *, layer: str = LAST_CONV_LAYER,
     """HiResCAM maps (N, H, W) of the target logits at ``layer`` (see the module doc)."""
     return class_activation_maps(model, images, targets, rule=hirescam_rule, layer=layer,
                                  upsample=upsample, batch_size=batch_size)
+
+
+def cam(model, images, targets=None, *, layer: str = LAST_CONV_LAYER, upsample: bool = True,
+        batch_size: int = 32):
+    """CAM (Zhou et al. 2016): ``M_c = sum_k w_k^c A^k``, read from the classifier weights.
+
+    Defined only for a CAM architecture: ``layer`` followed directly by global average
+    pooling and the dense ``logits`` layer (as in the book's Xception). Other models
+    raise ``ValueError``: use :func:`gradcam`, which needs no such head. Not rectified.
+    """
+    keras = _core.keras
+    images = _core.check_images(images, model)
+    targets = _core.resolve_targets(model, images, targets, batch_size)
+    net = _core.layer_logits_model(model, layer)
+    dense = net.outputs[1]._keras_history.operation
+    pool = dense.input._keras_history.operation
+    while isinstance(pool, keras.layers.Dropout):             # identity at inference
+        pool = pool.input._keras_history.operation
+    if not (isinstance(dense, keras.layers.Dense)
+            and isinstance(pool, keras.layers.GlobalAveragePooling2D)
+            and pool.input is model.get_layer(layer).output):
+        raise ValueError(f"CAM needs {layer!r} to feed global average pooling and then the "
+                         "dense logits layer directly; this model has another head: use gradcam")
+    kernel = _core.tf.constant(dense.get_weights()[0])            # (K, classes)
+    maps = _core.batched(
+        lambda x, t: _core.tf.einsum("nhwk,kn->nhw", net(x, training=False)[0],
+                                  _core.tf.gather(kernel, t, axis=1)),
+        images, targets, batch_size)
+    return _core.upsample(maps, images.shape[1:3]) if upsample else maps

@@ -1,0 +1,39 @@
+"""Set up a chapter notebook: quiet TensorFlow start-up, one plotting style."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send the process's file descriptor 2 to /dev/null (C++ logs bypass sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def setup() -> None:
+    """Import TensorFlow without its start-up log and set the book's figure defaults.
+
+    TensorFlow's C++ runtime prints timestamped start-up messages to the process's
+    stderr (no environment variable silences all of them in TF 2.21); in a notebook they
+    would become volatile output. Everything after start-up is left untouched.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _stderr_silenced():
+        import tensorflow as tf
+        tf.constant(0.0) + 1.0   # first op: initialises the runtime, which logs once more
+    import matplotlib as mpl
+    mpl.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9,
+                         "axes.titlesize": 9})

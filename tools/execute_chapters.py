@@ -1,0 +1,98 @@
+"""Refresh what the book shows: sync every chapter pair, execute it, store its outputs.
+
+    python -m tools.execute_chapters               # all chapters
+    python -m tools.execute_chapters gradcam       # chapters whose name contains 'gradcam'
+    python -m tools.execute_chapters --sync-only   # .md -> .ipynb, keep stored outputs
+
+The MyST markdown twin (``book/chapters/*.md``) is the source a person edits; the
+``.ipynb`` twin is written from it and holds the outputs the book displays. Execution
+runs each notebook in its own folder with a fresh kernel; per-cell timestamps are not
+recorded, so a re-run changes a notebook only where its outputs changed. The execution
+time of each chapter goes into ``book/execution_report.md`` (the book's status page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import jupytext
+import nbformat
+from jupytext.combine import combine_inputs_with_outputs
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "book" / "chapters"
+REPORT = ROOT / "book" / "execution_report.md"
+TIMES = ROOT / "book" / "execution_times.json"
+PACKAGES = ["tensorflow-cpu", "keras", "numpy", "scikit-image", "lime", "alibi", "matplotlib",
+            "jupyter-book", "jupytext", "nbval"]
+
+
+def chapter_sources(pattern: str = "") -> list[Path]:
+    return sorted(p for p in CHAPTERS.glob("*.md") if pattern in p.stem)
+
+
+def sync(md: Path) -> nbformat.NotebookNode:
+    """The notebook for ``md``: its inputs, with the outputs stored in the old twin."""
+    nb = jupytext.read(md)
+    twin = md.with_suffix(".ipynb")
+    if twin.exists():
+        nb = combine_inputs_with_outputs(nb, nbformat.read(twin, as_version=4), fmt="md:myst")
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=1800, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return time.perf_counter() - start
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> None:
+    nb.metadata.pop("widgets", None)
+    jupytext.write(nb, path, fmt="ipynb")
+
+
+def write_report(times: dict) -> None:
+    TIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+    lines = ["| chapter | execution time (s) |", "|---|---|"]
+    lines += [f"| {name} | {t:.0f} |" for name, t in sorted(times.items())]
+    lines += ["", f"Python {platform.python_version()}; "
+              + ", ".join(f"{p} {_version(p)}" for p in PACKAGES) + "."]
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except Exception:
+        return "not installed"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("pattern", nargs="?", default="", help="only chapters whose name contains this")
+    p.add_argument("--sync-only", action="store_true", help="write the .ipynb twins, do not execute")
+    args = p.parse_args(argv)
+    sources = chapter_sources(args.pattern)
+    if not sources:
+        raise SystemExit(f"no chapter matches {args.pattern!r} in {CHAPTERS}")
+    times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    for md in sources:
+        nb = sync(md)
+        if not args.sync_only:
+            print(f"executing {md.stem} ...", flush=True)
+            times[md.stem] = execute(nb, md.parent)
+            print(f"  {times[md.stem]:.0f} s", flush=True)
+        write(nb, md.with_suffix(".ipynb"))
+    if not args.sync_only:
+        write_report({k: v for k, v in times.items() if (CHAPTERS / f"{k}.md").exists()})
+
+
+if __name__ == "__main__":
+    main()
