@@ -1,0 +1,78 @@
+"""Pins, packaging and the chapter pairs: checks that cost nothing and catch drift."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "book" / "chapters").glob("*.md"))
+
+
+def _pins(lines):
+    pins = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            name, _, ver = line.partition("==")
+            assert ver, f"not pinned exactly: {line!r}"
+            pins[name.lower().replace("_", "-")] = ver
+    return pins
+
+
+def test_environment_yml_pins_the_same_versions_as_requirements():
+    req = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _pins(pip_section) == req
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_tensorflow_only_in_the_local_install():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = meta["project"]["dependencies"] + sum(meta["project"]["optional-dependencies"].values(), [])
+    assert not [d for d in deps if d.lower().startswith("tensorflow")]
+    assert meta["project"]["name"] != "shared"
+    assert "tensorflow-cpu" in _pins((ROOT / "requirements.txt").read_text().splitlines())
+
+
+def test_readme_gives_the_two_commands_and_ci_uses_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    assert "make book" in readme and "make test" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_toc_files_exist():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    for f in files:
+        assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f
+    for md in CHAPTERS:
+        assert f"book/chapters/{md.stem}" in files, f"{md.name} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_pair_in_sync(md):
+    """The .ipynb twin has exactly the cells of the MyST source (read only, no writing).
+    After editing a .md, run `make sync` (or `make execute` to refresh outputs too)."""
+    twin = md.with_suffix(".ipynb")
+    assert twin.exists(), f"{twin.name} missing: run `make execute`"
+    source = jupytext.read(md)
+    stored = nbformat.read(twin, as_version=4)
+    def cells(nb):
+        return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", [])))
+                for c in nb.cells]
+    assert cells(source) == cells(stored), f"{md.name} and {twin.name} differ: run `make sync`"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_outputs_are_stored(md):
+    """The book shows stored outputs: every code cell of the twin has been executed."""
+    stored = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in stored.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and all(c.execution_count is not None for c in code), \
+        f"{md.stem}.ipynb has unexecuted cells: run `make execute`"
