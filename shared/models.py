@@ -201,13 +201,8 @@ def logits_model(model):
         out = keras.Model(model.inputs, model.get_layer("logits").output,
                           name=f"{model.name}_logits")
     elif isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-        dense = keras.layers.Dense(last.units, name="logits")
-        x = last.input
-        y = dense(x)
-        dense.set_weights(last.get_weights())
-        # share the variables, so the logits follow later changes of the weights
-        dense.kernel, dense.bias = last.kernel, last.bias
-        out = keras.Model(model.inputs, y, name=f"{model.name}_logits")
+        out = keras.Model(model.inputs, _PreActivation(last)(last.input),
+                          name=f"{model.name}_logits")
     elif "logits" == last.name or getattr(last, "activation", None) is keras.activations.linear:
         out = model
     else:
@@ -215,6 +210,22 @@ def logits_model(model):
                          "layer before a 'predictions' softmax, or a last Dense layer with softmax")
     _LOGITS_CACHE[model] = out
     return out
+
+
+def _PreActivation(dense):
+    """A layer computing ``dense``'s output before its activation, with its variables."""
+    keras = _keras()
+
+    class PreActivation(keras.layers.Layer):
+        def __init__(self):
+            super().__init__(name="logits")
+            self.dense = dense
+
+        def call(self, x):
+            y = keras.ops.matmul(x, self.dense.kernel)
+            return y if self.dense.bias is None else y + self.dense.bias
+
+    return PreActivation()
 
 
 def predict(model, images, batch_size: int = 64) -> np.ndarray:
