@@ -66,3 +66,12 @@ def hit_rates_by_class(hits: np.ndarray, labels: np.ndarray, class_names) -> dic
     """Mean hit rate per class (classes without scored images are left out)."""
     return {c: float(hits[labels == k].mean()) for k, c in enumerate(class_names)
             if (labels == k).any()}
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two maps (1: same pixel order); 0 if one is constant."""
+    from scipy import stats
+    a, b = np.asarray(a), np.asarray(b)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(stats.spearmanr(a.ravel(), b.ravel()).statistic)

@@ -6,7 +6,7 @@ import pytest
 
 import keras
 
-from shared import methods
+from shared import methods, models
 from shared.methods import _core
 from shared.models import LAST_CONV_LAYER, logits_model, predict
 
@@ -340,3 +340,18 @@ def test_normalize_scales_each_map_and_keeps_zero_maps():
     out = methods.normalize(maps)
     assert np.isfinite(out).all() and (out[0] == 0).all()
     assert out[1].max() == 1.0 and out[1].min() == 0.0
+
+
+def test_guided_model_follows_in_place_weight_changes(test_images):
+    """The guided copy shares the model's layers: re-initialising weights in place (as
+    the sanity check does) changes the guided map instead of leaving it stale."""
+    model = models.load_model()          # a private instance: the session model stays intact
+    x = test_images.images[:2]
+    before = methods.guided_backprop(model, x)
+    layer = model.get_layer("block14_sepconv2")
+    rng = np.random.default_rng(0)
+    layer.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.get_weights()])
+    after = methods.guided_backprop(model, x)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(models.predict(methods.guided_model(model), x),
+                               models.predict(models.logits_model(model), x), rtol=1e-4, atol=1e-4)

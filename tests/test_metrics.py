@@ -51,3 +51,12 @@ def test_empty_masks_and_shape_mismatch_are_errors():
         metrics.pointing_game(np.zeros((3, 20, 20)), masks)
     with pytest.raises(ValueError, match="equal shapes"):
         metrics.pointing_game(np.zeros((3, 10, 10)), _masks())
+
+
+def test_rank_correlation():
+    rng = np.random.default_rng(0)
+    a = rng.random((10, 10))
+    assert metrics.rank_correlation(a, a ** 3) == pytest.approx(1.0)   # monotone: same ranks
+    assert metrics.rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert abs(metrics.rank_correlation(a, rng.random((10, 10)))) < 0.3
+    assert metrics.rank_correlation(a, np.ones((10, 10))) == 0.0

@@ -70,29 +70,41 @@ def relu_backward(rule: str, x, grad) -> np.ndarray:
                          ).numpy()
 
 
+def _is_relu_layer(layer) -> bool:
+    return isinstance(layer, keras.layers.ReLU) or (
+        isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.relu)
+
+
 def _guided_layer(layer):
-    """Clone one layer for :func:`guided_model`, swapping any ReLU for the guided one."""
-    if isinstance(layer, keras.layers.ReLU):  # a ReLU layer (assumed plain: no max_value)
+    """For :func:`guided_model`: a guided ReLU in place of a ReLU layer, else the layer
+    itself (shared, so the guided model always uses the model's current weights)."""
+    if _is_relu_layer(layer):  # a ReLU layer is assumed plain: no max_value, no slope
         return keras.layers.Activation(guided_relu, name=layer.name)
-    copy = layer.__class__.from_config(layer.get_config())
-    if getattr(copy, "activation", None) is keras.activations.relu:
-        copy.activation = guided_relu  # Activation("relu") and Conv2D(activation="relu")
-    return copy
+    if getattr(layer, "activation", None) is keras.activations.relu:
+        copy = layer.__class__.from_config(layer.get_config())  # fused, e.g. Conv2D(relu)
+        copy.activation = guided_relu
+        return copy
+    return layer
 
 
 _GUIDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def guided_model(model):
-    """A copy of the logits model with every ReLU replaced by :func:`guided_relu`.
+    """The logits model with every ReLU replaced by :func:`guided_relu`.
 
-    Same forward pass (the weights are copied), guided backward pass. Cached per
-    model; a copy built at run time (a custom-gradient activation cannot be saved).
+    Same forward pass, guided backward pass. Every layer without a ReLU is *shared* with
+    the model, so later changes to its weights are seen. (A layer with a fused ReLU, such
+    as ``Conv2D(activation="relu")``, is copied with its weights at build time; the
+    book's Xception has none.) Cached per model; built at run time, since a
+    custom-gradient activation cannot be saved.
     """
     if model not in _GUIDED:
         net = logits_model(model)
         guided = keras.models.clone_model(net, clone_function=_guided_layer)
-        guided.set_weights(net.get_weights())
+        for old, new in zip(net.layers, guided.layers):
+            if new is not old and old.weights:
+                new.set_weights(old.get_weights())
         _GUIDED[model] = guided
     return _GUIDED[model]
 
