@@ -34,6 +34,17 @@ def scale01(m: np.ndarray) -> np.ndarray:
     return np.zeros_like(m) if hi - lo < 1e-12 else (m - lo) / (hi - lo)
 
 
+def cap_percentile(maps: np.ndarray, q: float = 99) -> np.ndarray:
+    """Cap each map (N, H, W) at the ``q``-th percentile of its absolute values.
+
+    For figures only: gradient maps have a few extreme pixels that, scaled to the
+    maximum, leave the rest of the map invisible. Signed maps are capped on both sides.
+    """
+    maps = np.asarray(maps, np.float32)
+    caps = np.percentile(np.abs(maps).reshape(len(maps), -1), q, axis=1)[:, None, None]
+    return np.clip(maps, -caps, caps)
+
+
 def outline(ax, mask: np.ndarray, colour: str = MASK_COLOUR, linewidth: float = 1.0) -> None:
     """Draw the outline of a boolean mask on an axis."""
     if mask is not None and mask.any():
