@@ -35,13 +35,14 @@ def scale01(m: np.ndarray) -> np.ndarray:
 
 
 def cap_percentile(maps: np.ndarray, q: float = 99) -> np.ndarray:
-    """Cap each map (N, H, W) at the ``q``-th percentile of its absolute values.
+    """Cap each map (N, H, W), or one map (H, W), at the ``q``-th percentile of its
+    absolute values.
 
     For figures only: gradient maps have a few extreme pixels that, scaled to the
     maximum, leave the rest of the map invisible. Signed maps are capped on both sides.
     """
     maps = np.asarray(maps, np.float32)
-    caps = np.percentile(np.abs(maps).reshape(len(maps), -1), q, axis=1)[:, None, None]
+    caps = np.percentile(np.abs(maps), q, axis=(-2, -1), keepdims=True)
     return np.clip(maps, -caps, caps)
 
 

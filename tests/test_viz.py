@@ -28,3 +28,8 @@ def test_grid_and_overlay_draw():
     fig2 = viz.image_with_mask_grid(images, masks)
     assert len(fig2.axes) == 6
     plt.close("all")
+
+
+def test_cap_percentile_single_map_equals_batch_of_one():
+    m = np.random.default_rng(1).normal(size=(12, 12)).astype(np.float32)
+    assert np.array_equal(viz.cap_percentile(m, 95), viz.cap_percentile(m[None], 95)[0])
