@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import weakref
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -182,70 +181,27 @@ def model_card(path: str | os.PathLike | None = None) -> dict:
     return json.loads(path.read_text())
 
 
-_LOGITS_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def logits_model(model):
-    """The same network, ending at the pre-softmax scores (weights shared, not copied).
+    """The same network as one flat model ending at the pre-softmax scores (the logits).
 
-    Works for the book's models (a ``logits`` layer before the ``predictions`` softmax)
-    and for keras.applications models whose last Dense layer applies the softmax. A
-    model that already outputs logits is returned as is. The result is cached per model.
+    Weights are shared, not copied. Works for the book's models (a ``logits`` layer before
+    the ``predictions`` softmax), for keras.applications models (softmax fused into the
+    last Dense layer), for a base model nested inside another, for Sequential models and
+    for models that already output logits. Built once per model
+    (:func:`shared.methods.network`).
     """
-    keras = _keras()
-    if model in _LOGITS_CACHE:
-        return _LOGITS_CACHE[model]
-    names = [layer.name for layer in model.layers]
-    last = model.layers[-1]
-    if "logits" in names and last.name == "predictions":
-        out = keras.Model(model.inputs, model.get_layer("logits").output,
-                          name=f"{model.name}_logits")
-    elif isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-        out = keras.Model(model.inputs, _PreActivation(last)(last.input),
-                          name=f"{model.name}_logits")
-    elif "logits" == last.name or getattr(last, "activation", None) is keras.activations.linear:
-        out = model
-    else:
-        raise ValueError(f"cannot find the logits of model {model.name!r}: expected a 'logits' "
-                         "layer before a 'predictions' softmax, or a last Dense layer with softmax")
-    _LOGITS_CACHE[model] = out
-    return out
-
-
-def _PreActivation(dense):
-    """A layer computing ``dense``'s output before its activation, with its variables."""
-    keras = _keras()
-
-    class PreActivation(keras.layers.Layer):
-        def __init__(self):
-            super().__init__(name="logits")
-            self.dense = dense
-
-        def call(self, x):
-            y = keras.ops.matmul(x, self.dense.kernel)
-            return y if self.dense.bias is None else y + self.dense.bias
-
-    return PreActivation()
+    from shared.methods.engine import network
+    return network(model).logits_model
 
 
 def predict(model, images, batch_size: int = 64) -> np.ndarray:
-    """Run ``model`` on ``images`` in batches with one compiled function; returns numpy."""
-    import tensorflow as tf
-    fn = _compiled(model)
-    images = np.asarray(images, np.float32)
-    outs = [fn(tf.constant(images[i:i + batch_size])).numpy()
-            for i in range(0, len(images), batch_size)]
-    return np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.outputs[0].shape[1:]))
+    """The model's outputs (for the book's models, probabilities) for a batch of images.
 
-
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _compiled(model):
-    import tensorflow as tf
-    if model not in _COMPILED:
-        _COMPILED[model] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return _COMPILED[model]
+    Runs in batches of ``batch_size`` through one compiled function per model; returns
+    numpy. Use :func:`shared.methods.scores` for logits or one class's score.
+    """
+    from shared.methods.engine import model_outputs
+    return model_outputs(model, images, batch_size=batch_size)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The gradient attribution methods: analytic cases, known regions, a reference
-implementation (tf-keras-vis), the guided ReLU, IG completeness, input checks."""
+"""The gradient methods: analytic cases, a reference implementation (tf-keras-vis, shap),
+the guided ReLU, IG completeness, Expected Gradients. (What every registered method must
+pass, the planted region and bad inputs among it, is in test_methods.py.)"""
 
 import numpy as np
 import pytest
@@ -7,69 +8,9 @@ import pytest
 import keras
 
 from shared import methods, models
-from shared.methods import _core
 from shared.models import LAST_CONV_LAYER, logits_model, predict
-
-N_CLASSES = 6
-
-
-# --------------------------------------------------------------------- hand-built models
-
-def linear_model(seed=0, shape=(8, 8, 3)):
-    """Flatten -> Dense(logits) -> softmax: the input gradient is a Dense column."""
-    inputs = keras.Input(shape)
-    x = keras.layers.Flatten()(inputs)
-    x = keras.layers.Dense(N_CLASSES, name="logits")(x)
-    model = keras.Model(inputs, keras.layers.Activation("softmax", name="predictions")(x))
-    rng = np.random.default_rng(seed)
-    model.get_layer("logits").set_weights([rng.normal(size=(int(np.prod(shape)), N_CLASSES)),
-                                           rng.normal(size=N_CLASSES)])
-    return model
-
-
-class SpatialMask(keras.layers.Layer):
-    """Multiplies its input by a fixed (h, w) mask."""
-
-    def __init__(self, mask, **kwargs):
-        super().__init__(**kwargs)
-        self.mask = np.asarray(mask, np.float32).tolist()
-
-    def call(self, x):
-        return x * keras.ops.convert_to_tensor(self.mask)[None, :, :, None]
-
-    def get_config(self):
-        return {**super().get_config(), "mask": self.mask}
-
-
-# The region model sees 32 x 32 images; its stride-2 3x3 convolution gives a 16 x 16
-# map, of which only rows 2-5, columns 9-13 reach the classifier. Those feature cells
-# see input rows 4-12, columns 18-28 (TF "same" padding at stride 2 pads at the end).
-# The region is not symmetric, so a transposed or flipped map would miss it.
-FEATURE_ROWS, FEATURE_COLS = slice(2, 6), slice(9, 14)
-INPUT_ROWS, INPUT_COLS = slice(4, 13), slice(18, 29)
-
-
-def region_model(seed=0):
-    """conv -> fixed spatial mask -> ReLU ("features") -> GAP -> logits -> softmax,
-    weights set by hand (positive, so every class responds to the region)."""
-    mask = np.zeros((16, 16), np.float32)
-    mask[FEATURE_ROWS, FEATURE_COLS] = 1.0
-    inputs = keras.Input((32, 32, 3))
-    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="conv")(inputs)
-    x = SpatialMask(mask, name="mask")(x)
-    x = keras.layers.Activation("relu", name="features")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(N_CLASSES, name="logits")(x)
-    model = keras.Model(inputs, keras.layers.Activation("softmax", name="predictions")(x))
-    rng = np.random.default_rng(seed)
-    model.get_layer("conv").set_weights([rng.uniform(0.1, 1.0, (3, 3, 3, 4)), np.full(4, 0.1)])
-    model.get_layer("logits").set_weights([rng.uniform(0.1, 1.0, (4, N_CLASSES)),
-                                           rng.normal(size=N_CLASSES)])
-    return model
-
-
-def rand_images(n, size, seed=0):
-    return np.random.default_rng(seed).uniform(0, 1, (n, size, size, 3)).astype(np.float32)
+from toy_models import (FEATURE_COLS, FEATURE_ROWS, REGION_LAYER, linear_model, rand_images,
+                        region_model)
 
 
 def assert_close(actual, expected, rel=1e-4):
@@ -108,7 +49,7 @@ def test_default_targets_are_the_predicted_classes():
     model = linear_model(seed=1)
     x = rand_images(6, 8, seed=1)
     predicted = predict(model, x).argmax(1)
-    np.testing.assert_array_equal(_core.resolve_targets(model, x), predicted)
+    np.testing.assert_array_equal(methods.resolve_targets(model, x), predicted)
     np.testing.assert_allclose(methods.input_gradients(model, x),
                                methods.input_gradients(model, x, predicted), atol=1e-6)
 
@@ -126,40 +67,13 @@ def test_integrated_gradients_of_a_linear_model_are_exact():
 
 # ----------------------------------------------------------- 2. a known, planted region
 
-@pytest.mark.parametrize("name", ["gradcam", "hirescam", "saliency", "smoothgrad",
-                                  "integrated_gradients", "guided_backprop", "guided_gradcam"])
-def test_peak_falls_in_the_only_region_the_model_sees(name):
-    model = region_model()
-    x = rand_images(6, 32, seed=4)
-    params = {"gradcam": dict(layer="features"), "hirescam": dict(layer="features"),
-              "guided_gradcam": dict(layer="features"), "smoothgrad": dict(n_samples=4),
-              "integrated_gradients": dict(steps=8)}.get(name, {})
-    maps = methods.ATTRIBUTIONS[name](model, x, np.arange(6), **params)
-    assert maps.shape == (6, 32, 32) and maps.dtype == np.float32
-    inside = np.zeros((32, 32), bool)
-    inside[INPUT_ROWS, INPUT_COLS] = True
-    for m in maps:
-        assert m.max() > 0
-        assert inside.flat[np.argmax(m)], f"{name}: peak outside the region"
-
-
 def test_low_resolution_cam_marks_exactly_the_feature_cells():
     model = region_model()
-    cams = methods.gradcam(model, rand_images(3, 32, seed=5), layer="features", upsample=False)
+    cams = methods.gradcam(model, rand_images(3, 32, seed=5), layer=REGION_LAYER, upsample=False)
     assert cams.shape == (3, 16, 16)
     cells = np.zeros((16, 16), bool)
     cells[FEATURE_ROWS, FEATURE_COLS] = True
     assert (cams[:, cells] > 0).all() and (cams[:, ~cells] == 0).all()
-
-
-def test_batches_give_the_same_maps_and_one_compiled_function():
-    model = region_model(seed=1)
-    x = rand_images(5, 32, seed=6)
-    for f in (methods.saliency, methods.gradcam):
-        kwargs = {"layer": "features"} if f is methods.gradcam else {}
-        assert_close(f(model, x, batch_size=2, **kwargs), f(model, x, batch_size=32, **kwargs))
-    assert _core.input_gradient_fn(model).experimental_get_tracing_count() == 1
-    assert _core.layer_gradient_fn(model, "features").experimental_get_tracing_count() == 1
 
 
 # ----------------------------------------------- 3. against tf-keras-vis, shared model
@@ -167,7 +81,7 @@ def test_batches_give_the_same_maps_and_one_compiled_function():
 def test_gradcam_matches_tf_keras_vis(shared_model, images):
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.utils.scores import CategoricalScore
-    targets = _core.resolve_targets(shared_model, images)
+    targets = methods.resolve_targets(shared_model, images)
     ours = methods.gradcam(shared_model, images, targets, upsample=False)
     # tf-keras-vis sees the logits; its automatic layer search skips SeparableConv2D,
     # so the layer is given and the search is switched off.
@@ -188,7 +102,7 @@ def test_gradcam_matches_tf_keras_vis(shared_model, images):
 def test_saliency_matches_tf_keras_vis(shared_model, images):
     from tf_keras_vis.saliency import Saliency
     from tf_keras_vis.utils.scores import CategoricalScore
-    targets = _core.resolve_targets(shared_model, images)
+    targets = methods.resolve_targets(shared_model, images)
     ours = methods.saliency(shared_model, images, targets)  # max over channels of |g|
     theirs = Saliency(logits_model(shared_model), clone=False)(
         CategoricalScore(list(targets)), images, normalize_map=False)
@@ -243,7 +157,7 @@ def test_guided_gradient_differs_and_leaves_the_plain_one_alone(shared_model, im
 
 def test_integrated_gradients_completeness(shared_model, images, logits_of):
     x = images[:2]
-    targets = _core.resolve_targets(shared_model, x)
+    targets = methods.resolve_targets(shared_model, x)
     rows = np.arange(len(x))
     gap = logits_of(x)[rows, targets] - logits_of(np.zeros_like(x))[rows, targets]
     errors = {}
@@ -283,34 +197,7 @@ def test_smoothgrad_is_deterministic_given_the_seed(shared_model, images):
                            rtol=1e-2)
 
 
-# ----------------------------------------------------------------------- 6. bad inputs
-
-def _bad(image):
-    """(description, images, targets, match) for one good 224 x 224 image."""
-    nan = image.copy()
-    nan[0, 5, 5, 1] = np.nan
-    return [
-        ("N x H x W", image[..., 0], None, "rank 4"),
-        ("one image without N", image[0], None, "rank 4"),
-        ("one channel", image[..., :1], None, "3 channels"),
-        ("int dtype", (image * 255).astype(np.uint8), None, "float dtype"),
-        ("0-255 floats", image * 255, None, r"\[0, 1\]"),
-        ("NaN", nan, None, "NaN"),
-        ("wrong size", image[:, :128, :128], None, "expects"),
-        ("target 6", image, 6, r"out of range.*0\.\.5"),
-        ("target -1", image, [-1], r"out of range.*0\.\.5"),
-        ("two targets, one image", image, [0, 1], "one int per image"),
-        ("float target", image, 1.5, "integers"),
-    ]
-
-
-@pytest.mark.parametrize("name", sorted(methods.ATTRIBUTIONS))
-def test_bad_inputs_raise_a_clear_error(shared_model, test_images, name):
-    method = methods.ATTRIBUTIONS[name]
-    for what, x, targets, match in _bad(test_images.images[:1]):
-        with pytest.raises(ValueError, match=match):
-            method(shared_model, x, targets)
-
+# ----------------------------------------------------------------------- 6. others
 
 @pytest.mark.parametrize("name", ["gradcam", "hirescam", "guided_gradcam"])
 def test_unknown_layer_lists_the_usable_layers(shared_model, test_images, name):
@@ -321,25 +208,19 @@ def test_unknown_layer_lists_the_usable_layers(shared_model, test_images, name):
         methods.ATTRIBUTIONS[name](shared_model, x, 0, layer="avg_pool")
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda m, x: methods.saliency(m, x, 0, reduce="mean"), "reduce must be one of"),
-    (lambda m, x: methods.smoothgrad(m, x, 0, n_samples=0), "n_samples"),
-    (lambda m, x: methods.smoothgrad(m, x, 0, noise=-0.1), "noise"),
-    (lambda m, x: methods.integrated_gradients(m, x, 0, steps=0), "steps"),
-    (lambda m, x: methods.integrated_gradients(m, x, 0, baseline=np.zeros((5, 5, 3))),
-     "baseline"),
-    (lambda m, x: methods.gradcam(m, x, 0, batch_size=0), "batch_size"),
-])
-def test_bad_parameters_raise_a_clear_error(shared_model, test_images, call, match):
-    with pytest.raises(ValueError, match=match):
-        call(shared_model, test_images.images[:1])
+def test_integrated_gradients_baseline_is_checked(shared_model, test_images):
+    x = test_images.images[:1]
+    with pytest.raises(ValueError, match="baseline of shape"):
+        methods.integrated_gradients(shared_model, x, 0, baseline=np.zeros((5, 5, 3)))
+    with pytest.raises(ValueError, match="baseline.*reference images"):
+        methods.expected_gradients(shared_model, x, 0, baseline=np.zeros((224, 224, 3)))
 
 
-def test_normalize_scales_each_map_and_keeps_zero_maps():
-    maps = np.stack([np.zeros((3, 3)), np.arange(9.0).reshape(3, 3)]).astype(np.float32)
+def test_normalize_divides_by_the_largest_magnitude_and_keeps_zero_maps():
+    maps = np.stack([np.zeros((3, 3)), np.arange(9.0).reshape(3, 3) - 2]).astype(np.float32)
     out = methods.normalize(maps)
     assert np.isfinite(out).all() and (out[0] == 0).all()
-    assert out[1].max() == 1.0 and out[1].min() == 0.0
+    assert out[1].max() == 1.0 and out[1].min() == pytest.approx(-2 / 6)
 
 
 def test_guided_model_follows_in_place_weight_changes(test_images):
@@ -355,3 +236,46 @@ def test_guided_model_follows_in_place_weight_changes(test_images):
     assert not np.allclose(before, after)
     np.testing.assert_allclose(models.predict(methods.guided_model(model), x),
                                models.predict(models.logits_model(model), x), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------- Expected Gradients
+
+def test_expected_gradients_of_a_linear_model_with_one_reference_is_integrated_gradients():
+    """For y = w.x + b and one reference x', every sample gives (x - x') w exactly."""
+    model = linear_model(seed=5)
+    x, ref = rand_images(2, 8, seed=6), rand_images(1, 8, seed=7)
+    eg = methods.expected_gradients(model, x, 3, baseline=ref, n_samples=3)
+    assert_close(eg, methods.integrated_gradients(model, x, 3, baseline=ref[0], steps=1))
+
+
+def test_expected_gradients_with_one_reference_converges_to_integrated_gradients(
+        shared_model, images, test_images):
+    ref = test_images.images[[7]]
+    x = images[:1]
+    eg = methods.expected_gradients(shared_model, x, None, baseline=ref, n_samples=128)
+    ig = methods.integrated_gradients(shared_model, x, None, baseline=ref[0], steps=64)
+    assert pearson(eg, ig) >= 0.99
+
+
+def test_expected_gradients_agrees_with_shap_within_its_sampling_noise(shared_model, images):
+    """shap's GradientExplainer computes the same expectation (Lundberg & Lee 2017,
+    Erion et al. 2021): our map agrees with it as well as with ours at another seed."""
+    import warnings
+
+    import shap
+    from shared import data
+    background = data.load_split("val", 2).images
+    x = images[:1]
+    target = methods.resolve_targets(shared_model, x)
+    ours = methods.expected_gradients(shared_model, x, target, baseline=background, n_samples=200)
+    again = methods.expected_gradients(shared_model, x, target, baseline=background,
+                                       n_samples=200, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")    # shap calls the model with a list input
+        explainer = shap.GradientExplainer(logits_model(shared_model), background)
+        values, ranked = explainer.shap_values(x, nsamples=200, ranked_outputs=1, rseed=0)
+    assert ranked.ravel().tolist() == target.tolist()
+    theirs = np.asarray(values)[..., 0].sum(-1)
+    noise = pearson(ours, again)
+    assert noise > 0.9
+    assert pearson(ours, theirs) >= noise - 0.05

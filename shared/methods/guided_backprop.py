@@ -8,24 +8,19 @@ ICLR workshop, Fig. 1):
 * the deconvnet (Zeiler & Fergus 2014): ``g * [g > 0]``
 * guided backpropagation:    ``g * [x > 0] * [g > 0]``
 
-Guided backpropagation is the input gradient of a copy of the network whose ReLUs
-use the guided rule on the way back (their forward pass is unchanged). Guided
+Guided backpropagation is the input gradient of the network with every ReLU replaced by
+one that uses the guided rule on the way back (the forward pass is unchanged). Guided
 Grad-CAM (Selvaraju et al. 2017) multiplies it point-wise with the upsampled Grad-CAM.
 """
 
 from __future__ import annotations
 
-import weakref
-
-import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _core
+from . import engine
 from .gradcam import gradcam
-from .saliency import reduce_channels
-from shared.models import LAST_CONV_LAYER, logits_model
-
+from .postprocess import reduce_channels
 
 RELU_BACKWARD_RULES = {
     "gradient": lambda x, g: x > 0,
@@ -46,22 +41,26 @@ def relu_with_backward(rule: str):
             return g * tf.cast(passes(x, g), g.dtype)
         return tf.nn.relu(x), backward
 
+    relu.__name__ = f"relu_{rule}"
     return relu
 
 
-guided_relu = relu_with_backward("guided")
+RELUS = {rule: relu_with_backward(rule) for rule in RELU_BACKWARD_RULES}
+"""One ReLU per backward rule (built once, so the networks built with them are cached)."""
+guided_relu = RELUS["guided"]
 """ReLU forward; guided backward: ``g * [x > 0] * [g > 0]``."""
 
 
-def relu_backward(rule: str, x, grad) -> np.ndarray:
-    """What flows back through a ReLU with input ``x`` when ``grad`` arrives from above.
-
-    Runs ``tf.GradientTape`` through a ReLU with the chosen backward ``rule``:
-    ``"gradient"``, ``"deconvnet"`` or ``"guided"``.
-    """
+def _rule(rule: str) -> str:
     if rule not in RELU_BACKWARD_RULES:
         raise ValueError(f"rule must be one of {sorted(RELU_BACKWARD_RULES)}, got {rule!r}")
-    relu = relu_with_backward(rule)
+    return rule
+
+
+def relu_backward(rule: str, x, grad) -> np.ndarray:
+    """What flows back through a ReLU with input ``x`` when ``grad`` arrives from above,
+    under the backward ``rule`` (``"gradient"``, ``"deconvnet"`` or ``"guided"``)."""
+    relu = RELUS[_rule(rule)]
     x = tf.constant(np.asarray(x, np.float32))
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -70,63 +69,50 @@ def relu_backward(rule: str, x, grad) -> np.ndarray:
                          ).numpy()
 
 
-def _is_relu_layer(layer) -> bool:
-    return isinstance(layer, keras.layers.ReLU) or (
-        isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.relu)
+def guided_model(model, rule: str = "guided"):
+    """The model's logits network with every ReLU using the backward ``rule``.
 
-
-def _guided_layer(layer):
-    """For :func:`guided_model`: a guided ReLU in place of a ReLU layer, else the layer
-    itself (shared, so the guided model always uses the model's current weights)."""
-    if _is_relu_layer(layer):  # a ReLU layer is assumed plain: no max_value, no slope
-        return keras.layers.Activation(guided_relu, name=layer.name)
-    if getattr(layer, "activation", None) is keras.activations.relu:
-        copy = layer.__class__.from_config(layer.get_config())  # fused, e.g. Conv2D(relu)
-        copy.activation = guided_relu
-        return copy
-    return layer
-
-
-_GUIDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def guided_model(model):
-    """The logits model with every ReLU replaced by :func:`guided_relu`.
-
-    Same forward pass, guided backward pass. Every layer without a ReLU is *shared* with
-    the model, so later changes to its weights are seen. (A layer with a fused ReLU, such
-    as ``Conv2D(activation="relu")``, is copied with its weights at build time; the
-    book's Xception has none.) Cached per model; built at run time, since a
-    custom-gradient activation cannot be saved.
+    Same forward pass; every ReLU (an ``Activation`` or ``ReLU`` layer, or fused into a
+    layer, in nested models too) is replaced, all other layers are *shared* with the
+    model, so later changes to its weights are seen. A model whose activations the rules
+    do not cover (no ReLU, a ReLU with ``max_value``, a sigmoid inside) raises an error
+    that names them: never a plain gradient under another name. ``replaced_relus`` on
+    the result says how many ReLUs were replaced.
     """
-    if model not in _GUIDED:
-        net = logits_model(model)
-        guided = keras.models.clone_model(net, clone_function=_guided_layer)
-        for old, new in zip(net.layers, guided.layers):
-            if new is not old and old.weights:
-                new.set_weights(old.get_weights())
-        _GUIDED[model] = guided
-    return _GUIDED[model]
+    return engine.network(model).relu_replaced(RELUS[_rule(rule)])
 
 
-def guided_gradients(model, images, targets=None, *, batch_size: int = 32) -> np.ndarray:
-    """Raw guided-backpropagation gradients of the target logits, (N, H, W, 3)."""
-    images = _core.check_images(images, model)
-    targets = _core.resolve_targets(model, images, targets, batch_size)
-    grad = _core.input_gradient_fn(guided_model(model))
-    return _core.batched(grad, images, targets, batch_size)
+_BATCH = "speed only (results do not depend on it beyond float rounding)"
 
 
-def guided_backprop(model, images, targets=None, *, batch_size: int = 32) -> np.ndarray:
-    """Guided-backpropagation maps (N, H, W): max over channels of |guided gradient|
-    (the same reduction as :func:`shared.methods.saliency`, for a like-for-like view)."""
-    return reduce_channels(guided_gradients(model, images, targets, batch_size=batch_size))
+@engine.attribution(register=False, sources={"rule": "guided (Springenberg et al. 2015)",
+                                              "batch_size": _BATCH},
+                    checks={"rule": lambda name, value: _rule(value)})
+def guided_gradients(model, images, targets, *, rule="guided", batch_size=32):
+    """Raw gradients of the target logits with every ReLU using the backward ``rule``,
+    (N, H, W, 3): guided backpropagation by default, ``"deconvnet"`` for Zeiler and
+    Fergus' rule."""
+    return engine.gradients(model, images, targets, batch_size=batch_size, relu=RELUS[rule])
 
 
-def guided_gradcam(model, images, targets=None, *, layer: str = LAST_CONV_LAYER,
-                   batch_size: int = 32) -> np.ndarray:
-    """Guided Grad-CAM (N, H, W): guided-backprop map times the upsampled Grad-CAM map."""
-    images = _core.check_images(images, model)
-    targets = _core.resolve_targets(model, images, targets, batch_size)
-    cam = gradcam(model, images, targets, layer=layer, batch_size=batch_size)
-    return guided_backprop(model, images, targets, batch_size=batch_size) * cam
+@engine.attribution(sources={"reduce": "the saliency map's reduction, for a like-for-like "
+                                       "comparison (Simonyan et al. 2014)",
+                             "batch_size": _BATCH})
+def guided_backprop(model, images, targets, *, reduce="max_abs", batch_size=32):
+    """Guided-backpropagation maps (N, H, W): the guided gradient reduced over the colour
+    channels like :func:`shared.methods.saliency`."""
+    grads = engine.gradients(model, images, targets, batch_size=batch_size,
+                             relu=RELUS["guided"])
+    return reduce_channels(grads, reduce)
+
+
+@engine.attribution(sources={"layer": "the last convolutional feature map, as in "
+                                      "Selvaraju et al. 2017",
+                             "batch_size": _BATCH})
+def guided_gradcam(model, images, targets, *, layer=None, batch_size=32):
+    """Guided Grad-CAM (N, H, W): the guided-backprop map times the upsampled Grad-CAM."""
+    cam = gradcam.unchecked(model, images, targets, layer=layer, upsample=True,
+                            batch_size=batch_size)
+    guided = guided_backprop.unchecked(model, images, targets, reduce="max_abs",
+                                       batch_size=batch_size)
+    return guided * cam

@@ -1,0 +1,131 @@
+"""Small hand-built models whose right answers are known, shared by the tests."""
+
+import keras
+import numpy as np
+
+L = keras.layers
+N_CLASSES = 6
+
+
+def rand_images(n, size, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, size, size, 3)).astype(np.float32)
+
+
+def linear_model(seed=0, shape=(8, 8, 3)):
+    """Flatten -> Dense(logits) -> softmax: the input gradient is a Dense column."""
+    inputs = keras.Input(shape)
+    x = L.Flatten()(inputs)
+    x = L.Dense(N_CLASSES, name="logits")(x)
+    model = keras.Model(inputs, L.Activation("softmax", name="predictions")(x))
+    rng = np.random.default_rng(seed)
+    model.get_layer("logits").set_weights([rng.normal(size=(int(np.prod(shape)), N_CLASSES)),
+                                           rng.normal(size=N_CLASSES)])
+    return model
+
+
+class SpatialMask(L.Layer):
+    """Multiplies its input by a fixed (h, w) mask."""
+
+    def __init__(self, mask, **kwargs):
+        super().__init__(**kwargs)
+        self.mask = np.asarray(mask, np.float32).tolist()
+
+    def call(self, x):
+        return x * keras.ops.convert_to_tensor(self.mask)[None, :, :, None]
+
+    def get_config(self):
+        return {**super().get_config(), "mask": self.mask}
+
+
+# The region model sees 32 x 32 images; its stride-2 3x3 convolution gives a 16 x 16
+# map, of which only rows 2-5, columns 9-13 reach the classifier. Those feature cells
+# see input rows 4-12, columns 18-28 (TF "same" padding at stride 2 pads at the end).
+# The region is not symmetric, so a transposed or flipped map would miss it.
+FEATURE_ROWS, FEATURE_COLS = slice(2, 6), slice(9, 14)
+INPUT_ROWS, INPUT_COLS = slice(4, 13), slice(18, 29)
+REGION_LAYER = "features"
+
+
+def region_mask(size=32):
+    inside = np.zeros((size, size), bool)
+    inside[INPUT_ROWS, INPUT_COLS] = True
+    return inside
+
+
+def region_model(seed=0):
+    """conv -> fixed spatial mask -> ReLU ("features") -> GAP -> logits -> softmax, with
+    positive weights, so every class responds to the region and only to it."""
+    mask = np.zeros((16, 16), np.float32)
+    mask[FEATURE_ROWS, FEATURE_COLS] = 1.0
+    inputs = keras.Input((32, 32, 3))
+    x = L.Conv2D(4, 3, strides=2, padding="same", name="conv")(inputs)
+    x = SpatialMask(mask, name="mask")(x)
+    x = L.Activation("relu", name=REGION_LAYER)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(N_CLASSES, name="logits")(x)
+    model = keras.Model(inputs, L.Activation("softmax", name="predictions")(x))
+    rng = np.random.default_rng(seed)
+    model.get_layer("conv").set_weights([rng.uniform(0.1, 1.0, (3, 3, 3, 4)), np.full(4, 0.1)])
+    model.get_layer("logits").set_weights([rng.uniform(0.1, 1.0, (4, N_CLASSES)),
+                                           rng.normal(size=N_CLASSES)])
+    return model
+
+
+# ------------------------------------------------- one network, many ways to build it
+
+CONSTRUCTIONS = ("flat", "nested", "twice_nested", "sequential", "fused_relu", "relu_layer",
+                 "logits_output", "sigmoid_output", "fused_softmax")
+"""Ways a reader builds the same conv net: identical weights, identical logits."""
+
+
+def _features(x, relu="activation"):
+    for k, filters in ((1, 8), (2, 16)):
+        fused = relu == "fused"
+        x = L.Conv2D(filters, 3, padding="same", name=f"c{k}",
+                     activation="relu" if fused else None)(x)
+        if not fused:
+            x = (L.ReLU(name=f"r{k}") if relu == "ReLU" else L.Activation("relu", name=f"r{k}"))(x)
+        if k == 1:
+            x = L.MaxPooling2D(2, name="p1")(x)
+    return x
+
+
+def _head(x, output="softmax"):
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    if output == "fused_softmax":
+        return L.Dense(4, activation="softmax", name="dense")(x)
+    x = L.Dense(4, name="dense")(x)
+    return x if output == "logits" else L.Activation(output, name="probabilities")(x)
+
+
+def construction(kind, size=32):
+    """The same small network (two conv + ReLU, pooling, dense head) built as ``kind``."""
+    shape = (size, size, 3)
+    inputs = keras.Input(shape)
+    if kind == "sequential":
+        return keras.Sequential([keras.Input(shape)] + [
+            L.Conv2D(8, 3, padding="same", name="c1"), L.Activation("relu", name="r1"),
+            L.MaxPooling2D(2, name="p1"), L.Conv2D(16, 3, padding="same", name="c2"),
+            L.Activation("relu", name="r2"), L.GlobalAveragePooling2D(name="gap"),
+            L.Dense(4, name="dense"), L.Activation("softmax", name="probabilities")])
+    if kind in ("nested", "twice_nested"):
+        base_in = keras.Input(shape)
+        base = keras.Model(base_in, _features(base_in), name="base")
+        if kind == "twice_nested":
+            mid_in = keras.Input(shape)
+            base = keras.Model(mid_in, base(mid_in), name="middle")
+        return keras.Model(inputs, _head(base(inputs, training=False)))
+    relu = {"fused_relu": "fused", "relu_layer": "ReLU"}.get(kind, "activation")
+    output = {"logits_output": "logits", "sigmoid_output": "sigmoid",
+              "fused_softmax": "fused_softmax"}.get(kind, "softmax")
+    return keras.Model(inputs, _head(_features(inputs, relu), output))
+
+
+def constructions(seed=0, size=32):
+    """Every construction with the same random weights: {kind: model}."""
+    built = {kind: construction(kind, size) for kind in CONSTRUCTIONS}
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 0.3, w.shape).astype("float32") for w in built["flat"].get_weights()]
+    for model in built.values():
+        model.set_weights(weights)
+    return built
