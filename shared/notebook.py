@@ -23,8 +23,8 @@ def _stderr_silenced():
         os.close(saved)
 
 
-def setup() -> None:
-    """Import TensorFlow without its start-up log and set the book's figure defaults.
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up log; keep its Python logger to errors.
 
     TensorFlow's C++ runtime prints timestamped start-up messages to the process's
     stderr (no environment variable silences all of them in TF 2.21); in a notebook they
@@ -34,6 +34,13 @@ def setup() -> None:
     with _stderr_silenced():
         import tensorflow as tf
         tf.constant(0.0) + 1.0   # first op: initialises the runtime, which logs once more
+    tf.get_logger().setLevel("ERROR")
+
+
+def setup() -> None:
+    """Import TensorFlow quietly (:func:`quiet_tensorflow`) and set the book's figure
+    defaults."""
+    quiet_tensorflow()
     import matplotlib as mpl
     mpl.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9,
                          "axes.titlesize": 9})

@@ -28,7 +28,7 @@ from . import engine
 from .engine import (ATTRIBUTIONS, PARAMETERS, SCORES, ModelError, Passes, activations,
                      attribution, check_images, count_passes, defaults, network,
                      resolve_targets, scores)
-from .postprocess import REDUCTIONS, normalize, reduce_channels, upsample
+from .postprocess import FILLS, REDUCTIONS, normalize, reduce_channels, substitute, upsample
 from .gradcam import cam, gradcam, gradcam_rule, hirescam, hirescam_rule
 from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
 from .integrated_gradients import expected_gradients, ig_attributions, integrated_gradients
@@ -43,7 +43,7 @@ def feature_layers(model) -> list[str]:
     return network(model).feature_layers()
 
 
-__all__ = ["ATTRIBUTIONS", "PARAMETERS", "REDUCTIONS", "RELU_BACKWARD_RULES", "SCORES",
+__all__ = ["ATTRIBUTIONS", "FILLS", "PARAMETERS", "REDUCTIONS", "RELU_BACKWARD_RULES", "SCORES",
            "ModelError", "Passes", "activations", "attribution", "cam", "check_images",
            "count_passes", "defaults", "engine", "expected_gradients", "feature_layers",
            "gradcam", "gradcam_rule", "guided_backprop", "guided_gradcam",
@@ -51,4 +51,4 @@ __all__ = ["ATTRIBUTIONS", "PARAMETERS", "REDUCTIONS", "RELU_BACKWARD_RULES", "S
            "ig_attributions", "input_gradients", "integrated_gradients", "network",
            "normalize", "reduce_channels", "relu_backward", "relu_with_backward",
            "resolve_targets", "saliency", "scores", "smooth_gradients", "smoothgrad",
-           "upsample"]
+           "substitute", "upsample"]

@@ -43,3 +43,48 @@ def normalize(maps) -> np.ndarray:
     maps = np.asarray(maps, np.float32)
     peak = np.abs(maps).max(axis=tuple(range(1, maps.ndim)), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+# --------------------------------------------------------------------------------------
+# What hidden pixels become
+# --------------------------------------------------------------------------------------
+
+FILLS = ("grey", "black", "mean", "blur")
+"""Named substitutes for hidden pixels (perturbation methods): ``grey`` (0.5, the zero of
+the network's [-1, 1] input), ``black`` (0, RISE's masking), ``mean`` (each image's mean
+colour, LIME's default is the mean of each superpixel instead), ``blur`` (the image
+blurred by a Gaussian of :data:`BLUR_SIGMA` px, Fong & Vedaldi 2017)."""
+BLUR_SIGMA = 10.0
+"""Standard deviation (px) of the ``blur`` fill: Fong & Vedaldi's largest blur (sigma 10)."""
+
+
+def substitute(images, fill) -> np.ndarray:
+    """What each image's hidden pixels become, (N, H, W, 3) float32 in [0, 1].
+
+    ``fill``: a name in :data:`FILLS`, a number in [0, 1] (a constant grey level), or
+    an array of substitute images that broadcasts to the images (for instance the same
+    scene rendered without its lesions: the skin as it would be).
+    """
+    images = np.asarray(images, np.float32)
+    if isinstance(fill, str):
+        if fill == "grey":
+            return np.full_like(images, 0.5)
+        if fill == "black":
+            return np.zeros_like(images)
+        if fill == "mean":
+            return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape).copy()
+        if fill == "blur":
+            from scipy import ndimage
+            return ndimage.gaussian_filter(images, sigma=(0, BLUR_SIGMA, BLUR_SIGMA, 0),
+                                           mode="nearest").astype(np.float32)
+        raise ValueError(f"fill must be one of {list(FILLS)}, a number in [0, 1] or an array "
+                         f"of substitute images, got {fill!r}")
+    value = np.asarray(fill, np.float32)
+    try:
+        out = np.broadcast_to(value, images.shape).astype(np.float32)
+    except ValueError:
+        raise ValueError(f"fill of shape {value.shape} does not broadcast to the images' shape "
+                         f"{images.shape}") from None
+    if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
+        raise ValueError("fill values must be finite and in [0, 1], like the images")
+    return out

@@ -1,0 +1,333 @@
+"""Evaluate every method on the test split and keep the results: the book's scorecard.
+
+    python -m shared.evaluate                 # what is missing: importance, then each method
+    python -m shared.evaluate gradcam rise    # these (recomputed if --force)
+    python -m shared.evaluate --list          # what is committed
+
+For each registered attribution method and each control (:data:`shared.metrics.CONTROLS`),
+on the first :data:`IMAGES_PER_CLASS` lesion images of each class of the test split,
+explaining the predicted class with the method's default parameters, it records one
+value per image of every metric in :data:`METRICS`, and the cost (milliseconds and
+forward/backward passes per image). Each method's results go to its own file in
+:data:`RESULTS` (committed with the package, so chapters and Colab read them), written
+when the method is done: a run that stops loses no finished method.
+
+``importance`` comes first: the ground-truth importance of every lesion and distractor
+(the drop in the target logit when it alone is removed and the image re-rendered, and
+the rise when it alone is kept), which the element metrics compare maps with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+"""Where the committed results live (package data)."""
+IMAGES_PER_CLASS = 20
+"""Lesion images per class evaluated (the first ones of the test split): 100 in all."""
+SEED = 0
+UNIMPORTANT = 0.1
+"""An element whose removal moves the target logit by less than this does not matter
+to the model (:func:`shared.metrics.unimportant_share`)."""
+
+METRICS = {
+    "pointing": "strict pointing game: the map's peak on a lesion (1) or not (0)",
+    "pointing_7px": "pointing game with Zhang et al.'s 15 px tolerance scaled to 224 px",
+    "energy": "share of positive attribution on the lesions",
+    "distractors": "share of positive attribution on the red distractors (lower is better)",
+    "deletion": "deletion AUC, probability (lower is better)",
+    "insertion": "insertion AUC, probability (higher is better)",
+    "randomized": "rank correlation with the map after randomizing the logits layer "
+                  "(lower is better: the map depends on the classifier)",
+    "element_rank": "rank correlation between each element's attribution and its measured "
+                    "importance (higher is better)",
+    "unimportant": "share of positive attribution on elements whose removal does not "
+                   "change the score (lower is better)",
+}
+"""What the scorecard reports, one value per image."""
+
+LOWER_IS_BETTER = {"distractors", "deletion", "randomized", "unimportant"}
+
+
+# --------------------------------------------------------------------------------------
+# The evaluation set
+# --------------------------------------------------------------------------------------
+
+def evaluation_set(model=None, n_per_class: int = IMAGES_PER_CLASS):
+    """The first ``n_per_class`` lesion images of each class of the test split, with the
+    model's predicted class in ``info["targets"]`` and each image's index in the split in
+    ``info["indices"]``."""
+    from shared import data, methods, models
+    model = models.load_model() if model is None else model
+    test = data.load_split("test", n_per_class)
+    keep = np.flatnonzero(test.labels != data.class_index("Healthy"))
+    ds = test[keep]
+    per_class = data.SPLIT_SIZES["test"]
+    ds.info["indices"] = [int(ds.labels[i]) * per_class + int(k % n_per_class)
+                          for i, k in enumerate(keep)]
+    ds.info["targets"] = methods.resolve_targets(model, ds.images).tolist()
+    return ds
+
+
+# --------------------------------------------------------------------------------------
+# Ground-truth importance of every element
+# --------------------------------------------------------------------------------------
+
+def element_importance(model, ds, targets, batch_size: int = 64) -> dict:
+    """For each image and each element (lesion, distractor, marker) of its scene: the drop
+    in the target logit when the element alone is removed, and the rise over the empty
+    scene (skin only) when it alone is kept. Returns lists per image."""
+    from shared import data, methods
+    removed, kept, full, empty = [], [], [], []
+    for i in range(len(ds)):
+        scene = ds.scene(i)
+        k = len(scene.elements)
+        variants = ([scene, scene.empty()] + [scene.without(e) for e in range(k)]
+                    + [scene.only(e) for e in range(k)])
+        images = data.render_many(variants).images
+        logits = methods.scores(model, images, int(targets[i]), batch_size=batch_size)
+        full.append(float(logits[0]))
+        empty.append(float(logits[1]))
+        removed.append((logits[0] - logits[2:2 + k]).tolist())
+        kept.append((logits[2 + k:] - logits[1]).tolist())
+    return dict(drop_when_removed=removed, rise_when_kept_alone=kept, logit=full,
+                logit_empty=empty)
+
+
+# --------------------------------------------------------------------------------------
+# One method
+# --------------------------------------------------------------------------------------
+
+def _maps(name, model, images, targets):
+    from shared import methods, metrics
+    if name in metrics.CONTROLS:
+        return metrics.CONTROLS[name](images, seed=SEED)
+    return methods.ATTRIBUTIONS[name](model, images, targets)
+
+
+def evaluate_method(name: str, model, ds, importance: dict, batch: int = 10,
+                    progress=None) -> dict:
+    """Every metric of :data:`METRICS` for one method on the evaluation set."""
+    from shared import methods, metrics, models
+    targets = np.asarray(ds.info["targets"], np.int32)
+    values = {k: [] for k in METRICS}
+    seconds, passes = 0.0, methods.Passes()
+    random_top = models.randomized_copy(model, ["logits"], seed=SEED)
+    for start in range(0, len(ds), batch):
+        part = ds[np.arange(start, min(start + batch, len(ds)))]
+        t = targets[start:start + len(part)]
+        with methods.count_passes() as counted:
+            tick = time.perf_counter()
+            maps = _maps(name, model, part.images, t)
+            seconds += time.perf_counter() - tick
+        passes.forward += counted.forward
+        passes.backward += counted.backward
+        with methods.engine.quiet_retracing():
+            again = _maps(name, random_top, part.images, t)
+        drops = importance["drop_when_removed"][start:start + len(part)]
+        values["pointing"] += metrics.pointing_game(maps, part.masks).tolist()
+        values["pointing_7px"] += metrics.pointing_game(maps, part.masks, 7).tolist()
+        values["energy"] += metrics.energy(maps, part.masks).tolist()
+        values["distractors"] += metrics.energy(maps, part.distractor_masks).tolist()
+        values["deletion"] += metrics.deletion(model, part.images, maps, t).tolist()
+        values["insertion"] += metrics.insertion(model, part.images, maps, t).tolist()
+        values["randomized"] += metrics.rank_correlation(maps, again).tolist()
+        values["element_rank"] += metrics.element_rank_correlation(
+            maps, part.instances, drops).tolist()
+        values["unimportant"] += metrics.unimportant_share(
+            maps, part.instances, drops, UNIMPORTANT).tolist()
+        if progress:
+            progress(len(part))
+    n = len(ds)
+    return dict(per_image=values,
+                cost=dict(ms_per_image=1000 * seconds / n, forward_per_image=passes.forward / n,
+                          backward_per_image=passes.backward / n))
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for package in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "lime", "alibi"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _write(name: str, payload: dict, ds) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    payload = dict(name=name, command="python -m shared.evaluate " + name,
+                   date=datetime.date.today().isoformat(), versions=_versions(),
+                   split="test", images_per_class=IMAGES_PER_CLASS,
+                   indices=ds.info["indices"], labels=ds.labels.tolist(),
+                   targets=ds.info["targets"], **payload)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(_rounded(payload), indent=None, separators=(",", ":")) + "\n")
+    return path
+
+
+def _rounded(x):
+    """Floats to 6 significant digits (NaN as null), so files stay small and readable."""
+    if isinstance(x, float):
+        return None if np.isnan(x) else float(f"{x:.6g}")
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v) for v in x]
+    return x
+
+
+def load_results(name: str) -> dict:
+    """The committed results of one method (or of ``importance``)."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no committed results for {name!r} ({path}): run "
+                                f"`python -m shared.evaluate {name}`")
+    out = json.loads(path.read_text())
+    if "per_image" in out:
+        out["per_image"] = {k: np.array([np.nan if v is None else v for v in vals])
+                            for k, vals in out["per_image"].items()}
+    return out
+
+
+def available() -> list[str]:
+    """Methods and controls with committed results, in registry order."""
+    from shared import methods, metrics
+    names = list(methods.ATTRIBUTIONS) + list(metrics.CONTROLS)
+    return [n for n in names if (RESULTS / f"{n}.json").is_file()]
+
+
+# --------------------------------------------------------------------------------------
+# The scorecard
+# --------------------------------------------------------------------------------------
+
+def scorecard(names=None, *, by_class: bool = False, metrics_=None):
+    """One row per method: each metric's mean with its bootstrap 95 % interval, and the
+    cost per image. ``by_class=True``: one row per (method, class).
+
+    Returns a pandas DataFrame with columns ``(metric, "mean" | "low" | "high")`` plus
+    ``n`` and the costs; :func:`format_scorecard` prints it.
+    """
+    import pandas as pd
+
+    from shared import data, metrics
+    names = available() if names is None else list(names)
+    keys = list(METRICS) if metrics_ is None else list(metrics_)
+    rows, index = [], []
+    for name in names:
+        r = load_results(name)
+        labels = np.asarray(r["labels"])
+        groups = [(None, np.ones(len(labels), bool))]
+        if by_class:
+            groups = [(data.CLASS_NAMES[c], labels == c) for c in np.unique(labels)]
+        for group, keep in groups:
+            row = {("n", ""): int(keep.sum())}
+            for key in keys:
+                mean, lo, hi, _ = metrics.bootstrap_ci(r["per_image"][key][keep], seed=SEED)
+                row.update({(key, "mean"): mean, (key, "low"): lo, (key, "high"): hi})
+            cost = r.get("cost", {})
+            row[("ms", "")] = cost.get("ms_per_image", np.nan)
+            row[("passes", "")] = cost.get("forward_per_image", 0) + cost.get(
+                "backward_per_image", 0)
+            rows.append(row)
+            index.append(name if group is None else (name, group))
+    frame = pd.DataFrame(rows)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index = (pd.MultiIndex.from_tuples(index, names=["method", "class"]) if by_class
+                   else pd.Index(index, name="method"))
+    return frame
+
+
+def format_scorecard(frame, digits: int = 2):
+    """The scorecard as text cells: ``mean [low, high]`` per metric, cost rounded."""
+    import pandas as pd
+    out = pd.DataFrame(index=frame.index)
+    out["n"] = frame[("n", "")]
+    for key in dict.fromkeys(k for k, _ in frame.columns if k in METRICS):
+        m, lo, hi = (frame[(key, s)] for s in ("mean", "low", "high"))
+        out[key] = [("n/a" if np.isnan(a) else f"{a:.{digits}f} [{b:.{digits}f}, {c:.{digits}f}]")
+                    for a, b, c in zip(m, lo, hi)]
+    if ("ms", "") in frame.columns:
+        out["ms/image"] = [("-" if np.isnan(v) or v == 0 else f"{v:.2g}") for v in frame[("ms", "")]]
+        out["passes/image"] = [f"{v:.0f}" for v in frame[("passes", "")]]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------
+
+class _Progress:
+    """A one-line progress bar on stderr (quiet when stderr is not a terminal)."""
+
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.done, self.start = label, total, 0, time.time()
+
+    def __call__(self, n: int):
+        self.done += n
+        rate = (time.time() - self.start) / max(self.done, 1)
+        print(f"\r{self.label}: {self.done}/{self.total} images, "
+              f"~{rate * (self.total - self.done):.0f} s left   ", end="", file=sys.stderr,
+              flush=True)
+
+    def close(self):
+        print(f"\r{self.label}: {self.total} images in {time.time() - self.start:.0f} s" + " " * 20,
+              file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> None:
+    from shared import methods, metrics, models
+    from shared.notebook import quiet_tensorflow
+    quiet_tensorflow()
+    everything = list(methods.ATTRIBUTIONS) + list(metrics.CONTROLS)
+    p = argparse.ArgumentParser(prog="python -m shared.evaluate",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("names", nargs="*", help=f"importance and/or methods: {', '.join(everything)}")
+    p.add_argument("--force", action="store_true", help="recompute results that exist")
+    p.add_argument("--list", action="store_true", help="list the committed results")
+    args = p.parse_args(argv)
+    if args.list:
+        for name in ["importance"] + everything:
+            path = RESULTS / f"{name}.json"
+            print(f"{name:22s} {json.loads(path.read_text())['date'] if path.exists() else '-'}")
+        return
+    unknown = sorted(set(args.names) - set(everything) - {"importance"})
+    if unknown:
+        p.error(f"unknown {unknown}; choose from importance, {', '.join(everything)}")
+    names = args.names or ["importance"] + everything
+    if not args.force:
+        names = [n for n in names if not (RESULTS / f"{n}.json").exists()]
+    model = models.load_model()
+    ds = evaluation_set(model)
+    targets = np.asarray(ds.info["targets"])
+    if "importance" in names:
+        bar = _Progress("importance", len(ds))
+        result = element_importance(model, ds, targets)
+        bar(len(ds))
+        bar.close()
+        _write("importance", dict(importance=result), ds)
+    importance = load_results("importance")["importance"]
+    for name in names:
+        if name == "importance":
+            continue
+        bar = _Progress(name, len(ds))
+        result = evaluate_method(name, model, ds, importance, progress=bar)
+        bar.close()
+        print(f"wrote {_write(name, result, ds)}")
+
+
+if __name__ == "__main__":
+    main()
