@@ -11,8 +11,13 @@ STAMP  := $(VENV)/.installed
 # TensorFlow's start-up chatter is not part of any output worth reading.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
+# The browser test (tests/test_browser.py) drives headless Chromium: Debian's package,
+# installed by `make test` when missing (CI runs as root; elsewhere through sudo).
+CHROMIUM ?= chromium
+export CHROMIUM
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test execute sync benchmark train clean
+.PHONY: book test chromium screenshots execute sync benchmark train clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,9 +31,19 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-## Every test: unit tests, each chapter executed under nbval, and the built site.
-test: $(STAMP)
+## Every test: unit tests, each chapter executed under nbval, and the built site
+## (also in headless Chromium: screenshots of every page land in _build/screenshots/).
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+## Install headless Chromium when it is missing (idempotent).
+chromium:
+	@command -v $(CHROMIUM) >/dev/null || ($(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+## Build the book and write the README's screenshots to book/_static/screenshots/.
+screenshots: $(STAMP) chromium
+	$(PY) tests/test_browser.py
 
 ## Re-execute every chapter and store its outputs (what the book shows), then rebuild.
 execute: $(STAMP)

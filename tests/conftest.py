@@ -1,6 +1,10 @@
 """Shared fixtures. The checkpoint is part of the package: tests load it, never skip."""
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -9,6 +13,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+_screenshots_taken = []
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +31,32 @@ def test_images():
     """The first two test-split images of every class (12 images, with masks)."""
     from shared import data
     return data.load_split("test", 2)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The book built once per test run (warnings are errors), into a temporary folder;
+    yields its HTML folder. Shared by test_site.py and test_browser.py."""
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+         "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir():
+    """Where the browser test saves its screenshots: _build/screenshots/, emptied first;
+    the path is printed at the end of the run."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    _screenshots_taken.append(SCREENSHOTS)
+    return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder in _screenshots_taken:
+        shots = sorted(folder.rglob("*.png"))
+        terminalreporter.write_line(f"screenshots of the built pages ({len(shots)}): {folder}")

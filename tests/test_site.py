@@ -1,5 +1,7 @@
 """The built site: the book builds with warnings as errors, every page of the table of
-contents exists, every chapter shows its figures, and no internal link or image is broken."""
+contents exists, every chapter shows its figures, and no internal link or image is broken.
+The `site` fixture (tests/conftest.py) builds the book once per run, for this module and
+test_browser.py."""
 
 import functools
 import http.server
@@ -12,21 +14,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    result = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
-         "-W", "-n", "--keep-going"], capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return out / "_build" / "html"
 
 
 def _toc_pages():
