@@ -42,5 +42,25 @@ def setup() -> None:
     defaults."""
     quiet_tensorflow()
     import matplotlib as mpl
-    mpl.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9,
-                         "axes.titlesize": 9})
+    # 96 dpi: a figure of viz.PAGE_WIDTH inches fills the page's text column at full size.
+    mpl.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "font.size": 10,
+                         "axes.titlesize": 10, "legend.fontsize": 9})
+
+
+def glue(name: str, value, digits: int | None = None):
+    """Keep a number for the chapter's text (myst-nb's ``glue``): the text shows it with
+    ``{glue:text}`name```, so retraining cannot leave the prose behind the figures.
+
+    ``digits``: round to this many decimals first, the digits that survive another CPU.
+    Returns the value stored. Outside the book's build (e.g. on Colab, without myst-nb)
+    it only returns the value.
+    """
+    if digits is not None:
+        value = round(float(value), digits)
+        value = int(value) if digits <= 0 else value
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=False)
+    return value

@@ -1,0 +1,138 @@
+"""Interventional ground truth, the evaluation command and the committed scorecard."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from shared import data, evaluate, methods, metrics
+from toy_models import SpatialMask
+
+L = keras.layers
+
+
+def isolated_element(size=64):
+    """A generated scene with an element whose bounding box (grown by 4 px) touches no
+    other element: (dataset of that one image, element index, box mask)."""
+    for index in range(40):
+        ds = data.generate([0, 0, 0, 1, 0, 0], seed=index, size=size)   # measles: blotches
+        scene = ds.scene(0)
+        prints = [scene.footprint(k) for k in range(len(scene.elements))]
+        for k, fp in enumerate(prints):
+            ys, xs = np.nonzero(fp)
+            box = np.zeros_like(fp)
+            box[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5] = True
+            if len(prints) >= 3 and not any((box & p).any() for j, p in enumerate(prints) if j != k):
+                return ds, k, box
+    raise AssertionError("no scene with an isolated element")
+
+
+def model_seeing(box):
+    """A model that responds to the pixels inside ``box`` only (positive weights)."""
+    size = box.shape[0]
+    inputs = keras.Input((size, size, 3))
+    x = L.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = SpatialMask(box, name="mask")(x)
+    x = L.Activation("relu", name="features")(x)
+    x = L.Dense(2, name="logits")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, L.Activation("softmax")(x))
+    rng = np.random.default_rng(0)
+    model.get_layer("conv").set_weights([rng.uniform(0.1, 1, (3, 3, 3, 4)), np.zeros(4)])
+    model.get_layer("logits").set_weights([np.array([[1.0, -1.0]] * 4), np.zeros(2)])
+    return model
+
+
+def test_the_element_the_model_sees_is_the_important_one_and_a_map_on_it_scores_1():
+    ds, k, box = isolated_element()
+    model = model_seeing(box)
+    found = evaluate.element_importance(model, ds, [0])
+    if found["drop_when_removed"][0][k] < 0:     # evidence against class 0: explain class 1
+        found = evaluate.element_importance(model, ds, [1])
+    drops = np.array(found["drop_when_removed"][0])
+    assert drops[k] > 0
+    assert np.argmax(np.abs(drops)) == k
+    assert np.abs(np.delete(drops, k)).max() < 1e-5      # elements outside the box: nothing
+    kept = np.array(found["rise_when_kept_alone"][0])
+    assert np.argmax(np.abs(kept)) == k
+    on_it = ds.scene(0).footprint(k)[None].astype(float)
+    rho = metrics.element_rank_correlation(on_it, ds.instances, [drops])
+    assert rho[0] == pytest.approx(1.0)
+    share = metrics.unimportant_share(on_it, ds.instances, [drops], 1e-3)
+    assert share[0] == 0.0
+
+
+def test_element_importance_refuses_a_real_image(tmp_path):
+    from PIL import Image
+    (tmp_path / "Measles").mkdir()
+    Image.new("RGB", (64, 64), (200, 90, 90)).save(tmp_path / "Measles" / "a.png")
+    real = data.load_folder(tmp_path, size=64)
+    with pytest.raises(ValueError, match="loaded from a folder and has no scene"):
+        evaluate.element_importance(model_seeing(np.ones((64, 64), bool)), real, [0])
+
+
+# ------------------------------------------------------- the committed results
+
+COMMITTED = evaluate.available()
+
+
+def test_every_registered_method_and_control_has_committed_results():
+    missing = [n for n in list(methods.ATTRIBUTIONS) + list(metrics.CONTROLS)
+               if n not in COMMITTED]
+    assert not missing, f"run `python -m shared.evaluate {' '.join(missing)}`"
+    importance = evaluate.load_results("importance")
+    assert len(importance["importance"]["drop_when_removed"]) == len(importance["labels"])
+
+
+@pytest.fixture(scope="module")
+def evaluation(shared_model):
+    ds = evaluate.evaluation_set(shared_model)
+    return ds, evaluate.load_results("importance")["importance"]
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_committed_results_agree_with_a_recomputation(shared_model, evaluation, name):
+    """Two images (the first and the last of the evaluation set) are evaluated again:
+    the committed per-image values must agree (to 1e-3, or 2 % for the stochastic
+    estimates of a different CPU's round-off)."""
+    ds, importance = evaluation
+    committed = evaluate.load_results(name)
+    assert committed["indices"] == ds.info["indices"]
+    assert committed["targets"] == ds.info["targets"]
+    pick = np.array([0, len(ds) - 1])
+    sub = ds[pick]
+    sub.info = dict(ds.info, targets=[ds.info["targets"][i] for i in pick])
+    part = {key: [v[i] for i in pick] for key, v in importance.items()}
+    again = evaluate.evaluate_method(name, shared_model, sub, part)["per_image"]
+    for key, values in again.items():
+        np.testing.assert_allclose(values, committed["per_image"][key][pick], atol=2e-3,
+                                   rtol=0.02, equal_nan=True, err_msg=f"{name}: {key}")
+
+
+def test_scorecard_rows_intervals_and_classes():
+    if not COMMITTED:
+        pytest.skip("no committed results")
+    names = COMMITTED[:2]
+    card = evaluate.scorecard(names)
+    assert list(card.index) == names
+    for key in evaluate.METRICS:
+        m, lo, hi = (card[(key, s)] for s in ("mean", "low", "high"))
+        ok = m.isna() | ((lo <= m) & (m <= hi))
+        assert ok.all(), key
+    per_class = evaluate.scorecard(names, by_class=True)
+    assert set(per_class.index.get_level_values("class")) <= set(data.CLASS_NAMES)
+    assert per_class[("n", "")].groupby(level="method").sum().tolist() == card[("n", "")].tolist()
+    text = evaluate.format_scorecard(card)
+    assert text.loc[names[0], "pointing"].count("[") == 1
+
+
+def test_results_files_say_how_they_were_made():
+    for name in COMMITTED:
+        r = json.loads((evaluate.RESULTS / f"{name}.json").read_text())
+        assert r["command"] == f"python -m shared.evaluate {name}"
+        assert {"date", "versions", "indices", "per_image", "cost"} <= set(r)
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(SystemExit):
+        evaluate.main(["no_such_method"])
