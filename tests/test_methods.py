@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shared import methods
-from toy_models import REGION_LAYER, rand_images, region_mask, region_model
+from toy_models import REGION_LAYER, planted_setting, rand_images, region_mask, region_model
 
 NAMES = sorted(methods.ATTRIBUTIONS)
 
@@ -32,18 +32,20 @@ def x():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_shape_dtype_finite_and_deterministic(region, x, name):
+def test_shape_dtype_finite_and_deterministic(name):
     method, params = fast(name)
-    maps = method(region, x, np.arange(6), **params)
+    model, images, targets = planted_setting(method)
+    maps = method(model, images, targets, **params)
     assert maps.shape == (6, 32, 32) and maps.dtype == np.float32
     assert np.isfinite(maps).all() and np.abs(maps).max() > 0
-    np.testing.assert_array_equal(maps, method(region, x, np.arange(6), **params))
+    np.testing.assert_array_equal(maps, method(model, images, targets, **params))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_peak_falls_in_the_only_region_the_model_sees(region, x, name):
+def test_peak_falls_in_the_only_region_the_model_sees(name):
     method, params = fast(name)
-    maps = method(region, x, np.arange(6), **params)
+    model, images, targets = planted_setting(method)
+    maps = method(model, images, targets, **params)
     inside = region_mask()
     for m in maps:
         assert m.max() > 0
@@ -51,10 +53,11 @@ def test_peak_falls_in_the_only_region_the_model_sees(region, x, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_batching_does_not_change_the_maps(region, x, name):
+def test_batching_does_not_change_the_maps(name):
     method, params = fast(name)
-    small = method(region, x, 2, **dict(params, batch_size=2))
-    large = method(region, x, 2, **dict(params, batch_size=64))
+    model, images, targets = planted_setting(method)
+    small = method(model, images, targets, **dict(params, batch_size=2))
+    large = method(model, images, targets, **dict(params, batch_size=64))
     np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-5 * np.abs(large).max())
 
 
@@ -103,19 +106,29 @@ def test_bad_input_raises_a_clear_error(region, name, case):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_bad_parameters_are_refused_before_any_work(region, x, name):
+def test_bad_parameters_are_refused_before_any_work(name):
     method, params = fast(name)
+    region, x, _ = planted_setting(method)
     with pytest.raises(TypeError, match="unknown parameter.*'colour'"):
-        method(region, x, 0, colour="red", **params)
+        method(region, x, None, colour="red", **params)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
-        method(region, x, 0, **dict(params, batch_size=0))
+        method(region, x, None, **dict(params, batch_size=0))
     vocabulary = {"steps": 0, "n_samples": 0, "seed": -1, "noise": -0.1, "reduce": "mean",
                   "upsample": "yes", "score": "softmax"}
     for param, bad in vocabulary.items():
         if param in method.defaults:
             with methods.count_passes() as passes, pytest.raises(ValueError, match=param):
-                method(region, x, 0, **dict(params, **{param: bad}))
+                method(region, x, None, **dict(params, **{param: bad}))
             assert passes.forward == 0, f"{name}: work done before refusing {param}={bad!r}"
     if "layer" in method.defaults:
         with pytest.raises(ValueError, match=f"'block99' not found.*{REGION_LAYER}"):
-            method(region, x, 0, **dict(params, layer="block99"))
+            method(region, x, None, **dict(params, layer="block99"))
+
+
+def test_a_decision_only_method_refuses_another_class():
+    decision_only = [n for n in NAMES if methods.ATTRIBUTIONS[n].decision_only]
+    for name in decision_only:
+        method, params = fast(name)
+        model, images, _ = planted_setting(method)
+        with pytest.raises(ValueError, match="explains the model's decision.*not 3"):
+            method(model, images, 3, **params)

@@ -76,3 +76,17 @@ def test_chapter_outputs_are_stored(md):
     code = [c for c in stored.cells if c.cell_type == "code" and c.source.strip()]
     assert code and all(c.execution_count is not None for c in code), \
         f"{md.stem}.ipynb has unexecuted cells: run `make execute`"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_setup_cell_installs_the_package_alone_from_the_configured_repository(md):
+    """Colab: the first code cell installs the package only when it is missing, with
+    --no-deps (Colab's TensorFlow and numpy stay), from the URL set once in _config.yml
+    (`make sync` rewrites it)."""
+    from tools.execute_chapters import INSTALL, repository_url
+    first = next(c for c in jupytext.read(md).cells if c.cell_type == "code")
+    assert "hide-cell" in first.metadata.get("tags", [])
+    assert first.source.lstrip().startswith("# Setup") and "except ImportError:" in first.source
+    found = INSTALL.findall(first.source)
+    assert found and all(url == repository_url() for _, url, _ in found), \
+        f"{md.name}: run `make sync` to point the install line at {repository_url()}"

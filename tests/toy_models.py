@@ -71,6 +71,40 @@ def region_model(seed=0):
     return model
 
 
+def planted(seed=0, size=32):
+    """Dark noise with a bright noisy rectangle exactly on the region the models see."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 0.2, (size, size, 3)).astype(np.float32)
+    x[INPUT_ROWS, INPUT_COLS] = rng.uniform(0.8, 1.0, x[INPUT_ROWS, INPUT_COLS].shape)
+    return x
+
+
+def decision_model():
+    """region_model's convolution with a head that decides on the region's brightness:
+    class 0 when the region is brighter than a uniform 0.5 would be, else class 1. (The
+    region model's own decision never changes: class 4 wins for every input in [0, 1].)"""
+    model = region_model()
+    kernel, bias = model.get_layer("conv").get_weights()
+    # every feature cell that reaches the head sees only region pixels, and its ReLU is
+    # the identity (positive weights and bias): a_k = 20/256 (b_k + c sum(w_k)) at level c
+    level = lambda c: 20 / 256 * (bias + c * kernel.sum(axis=(0, 1, 2)))  # noqa: E731
+    w = np.zeros((4, N_CLASSES), np.float32)
+    w[:, 0] = 1.0
+    b = np.full(N_CLASSES, -10.0, np.float32)
+    b[0], b[1] = -level(0.5).sum(), 0.0
+    model.get_layer("logits").set_weights([w, b])
+    return model
+
+
+def planted_setting(method, n=6):
+    """(model, images, targets) for a registry test of ``method``: the region model with
+    every class asked for, or, for a method that explains only the decision (anchors),
+    the decision model on images whose bright region decides it."""
+    if getattr(method, "decision_only", False):
+        return decision_model(), np.stack([planted(s) for s in range(n)]), None
+    return region_model(), rand_images(n, 32, seed=4), np.arange(n) % N_CLASSES
+
+
 # ------------------------------------------------- one network, many ways to build it
 
 CONSTRUCTIONS = ("flat", "nested", "twice_nested", "sequential", "fused_relu", "relu_layer",

@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import time
 from importlib.metadata import version
 from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 from jupytext.combine import combine_inputs_with_outputs
 from nbclient import NotebookClient
 
@@ -37,8 +39,26 @@ def chapter_sources(pattern: str = "") -> list[Path]:
     return sorted(p for p in CHAPTERS.glob("*.md") if pattern in p.stem)
 
 
+def repository_url() -> str:
+    """The book's repository, written once: ``repository.url`` in ``_config.yml``."""
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+INSTALL = re.compile(r'(%pip install -q --no-deps "interpreting-cnns @ git\+)([^"]*)(")')
+"""The install line of every chapter's setup cell (Colab: the package only, no deps)."""
+
+
+def with_repository_url(text: str) -> str:
+    """A chapter's source with its install line pointing at :func:`repository_url`."""
+    return INSTALL.sub(lambda m: m.group(1) + repository_url() + m.group(3), text)
+
+
 def sync(md: Path) -> nbformat.NotebookNode:
-    """The notebook for ``md``: its inputs, with the outputs stored in the old twin."""
+    """The notebook for ``md``: its inputs, with the outputs stored in the old twin. The
+    install line of the source is first pointed at the configured repository."""
+    text = md.read_text()
+    if with_repository_url(text) != text:
+        md.write_text(with_repository_url(text))
     nb = jupytext.read(md)
     twin = md.with_suffix(".ipynb")
     if twin.exists():

@@ -174,7 +174,9 @@ def quiet_retracing():
         logger.setLevel(level)
 
 
-def _count(forward: int = 0, backward: int = 0) -> None:
+def record_passes(forward: int = 0, backward: int = 0) -> None:
+    """Add image-passes to every open :func:`count_passes` block (for code that calls the
+    model through its own compiled functions, e.g. feature visualisation)."""
     for passes in _COUNTERS:
         passes.forward += forward
         passes.backward += backward
@@ -489,6 +491,10 @@ class Network:
             self._cache[key] = build()
         return self._cache[key]
 
+    def cached_keys(self) -> list:
+        """The keys of what :meth:`cached` has built so far."""
+        return list(self._cache)
+
     def signature(self, with_targets: bool):
         spec = [tf.TensorSpec((None,) + self.input_shape, tf.float32)]
         return spec + [tf.TensorSpec((None,), tf.int32)] if with_targets else spec
@@ -700,7 +706,7 @@ def scores(model, images, targets=None, *, score: str = "logit",
     x = _as_batch(images, net)
     fn = _forward_fn(net, score)
     parts = [fn(tf.constant(x[s])).numpy() for s in _batches(len(x), batch_size)]
-    _count(forward=len(x))
+    record_passes(forward=len(x))
     out = np.concatenate(parts) if parts else np.zeros((0, net.num_classes), np.float32)
     if targets is None:
         return out
@@ -714,7 +720,7 @@ def model_outputs(model, images, batch_size: int = 64) -> np.ndarray:
     x = _as_batch(images, net)
     fn = _forward_fn(net, "output")
     parts = [fn(tf.constant(x[s])).numpy() for s in _batches(len(x), batch_size)]
-    _count(forward=len(x))
+    record_passes(forward=len(x))
     shape = (0,) + tuple(net.output_model.outputs[0].shape[1:])
     return np.concatenate(parts) if parts else np.zeros(shape, np.float32)
 
@@ -745,7 +751,7 @@ def gradients(model, images, targets, *, batch_size: int = 32,
     t = np.asarray(targets, np.int32)
     fn = _input_gradient_fn(net, relu)
     parts = [fn(tf.constant(x[s]), tf.constant(t[s])).numpy() for s in _batches(len(x), batch_size)]
-    _count(forward=len(x), backward=len(x))
+    record_passes(forward=len(x), backward=len(x))
     return np.concatenate(parts).astype(np.float32, copy=False)
 
 
@@ -769,7 +775,7 @@ def mean_input_gradients(model, targets, inputs: Callable, n: int, *, batch_size
         batch = inputs(image, sample)
         x, w = batch if isinstance(batch, tuple) else (batch, None)
         g = fn(tf.constant(x, tf.float32), tf.constant(targets[image])).numpy()
-        _count(forward=len(image), backward=len(image))
+        record_passes(forward=len(image), backward=len(image))
         if w is not None:
             g *= w
         if total is None:
@@ -807,7 +813,7 @@ def layer_gradients(model, images, targets, layer: str, *, batch_size: int = 32,
     for s in _batches(len(x), batch_size):
         a, g = fn(tf.constant(x[s]), tf.constant(t[s]))
         outs.append((a.numpy(), g.numpy()) if combine is None else np.asarray(combine(a, g)))
-    _count(forward=len(x), backward=len(x))
+    record_passes(forward=len(x), backward=len(x))
     if combine is None:
         return tuple(np.concatenate(p) for p in zip(*outs))
     return np.concatenate(outs).astype(np.float32, copy=False)
@@ -824,7 +830,7 @@ def activations(model, images, layer: str, *, batch_size: int = 32) -> np.ndarra
         return tf.function(lambda v: sub(v, training=False), input_signature=net.signature(False))
     fn = net.cached(("activations", name), build)
     parts = [fn(tf.constant(x[s])).numpy() for s in _batches(len(x), batch_size)]
-    _count(forward=len(x))
+    record_passes(forward=len(x))
     return np.concatenate(parts)
 
 
@@ -838,7 +844,8 @@ order the methods are defined. Filled by :func:`attribution`."""
 
 
 def attribution(*, sources: dict[str, str] | None = None, checks: dict | None = None,
-                fast: dict | None = None, register: bool = True):
+                fast: dict | None = None, register: bool = True,
+                decision_only: bool = False):
     """Define an attribution method: check once, validate parameters, register.
 
     The decorated function ``body(model, images, targets, *, params...)`` receives
@@ -854,6 +861,9 @@ def attribution(*, sources: dict[str, str] | None = None, checks: dict | None = 
         fast: parameters that make the method cheap for the tests (fewer samples).
         register: add the method to :data:`ATTRIBUTIONS` (False for functions that
             return something else than (N, H, W) maps, or need a special model, as CAM).
+        decision_only: the method explains the model's decision and nothing else (an
+            anchor's precision is defined by the predicted class): targets other than
+            the predicted classes are refused.
 
     The method keeps the unchecked body as ``method.unchecked``, for composite methods
     (Guided Grad-CAM multiplies two) that have already checked their inputs.
@@ -878,13 +888,25 @@ def attribution(*, sources: dict[str, str] | None = None, checks: dict | None = 
             if "layer" in values:
                 values["layer"] = net.layer(values["layer"])
             images = check_images(images, net)
-            targets = resolve_targets(model, images, targets, values.get("batch_size", 64))
+            batch_size = values.get("batch_size", 64)
+            asked = None if targets is None else resolve_targets(model, images, targets,
+                                                                  batch_size)
+            if decision_only or asked is None:
+                targets = resolve_targets(model, images, None, batch_size)
+                if asked is not None and (asked != targets).any():
+                    i = int(np.flatnonzero(asked != targets)[0])
+                    raise ValueError(f"{body.__name__} explains the model's decision: image {i} "
+                                     f"is predicted as class {targets[i]}, not {asked[i]} "
+                                     "(pass targets=None)")
+            else:
+                targets = asked
             return body(model, images, targets, **values)
 
         method.unchecked = body
         method.defaults = dict(params)
         method.sources = dict(sources or {})
         method.fast_parameters = dict(fast or {})
+        method.decision_only = decision_only
         if register:
             ATTRIBUTIONS[body.__name__] = method
         return method

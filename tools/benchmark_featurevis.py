@@ -1,0 +1,123 @@
+"""Speed of feature visualisation on the shared checkpoint (a report, not a test).
+
+    python -m tools.benchmark_featurevis [--repeats 3]
+
+Printed, all measured in this one run (medians of ``repeats`` interleaved timings after a
+warm-up that also compiles):
+
+* milliseconds per optimisation step for a batch of six class visualisations at
+  224 x 224: raw pixels and the Fourier basis, each with lucid's transforms (the
+  default: two forward passes and one backward pass per image and step, since the
+  history is measured on the untransformed image) and without them (one and one);
+* beside them, one batched forward + backward pass of the same six images through the
+  logits model, the floor any gradient-ascent step pays;
+* milliseconds per Deep Dream step (one image) at each octave size of the defaults
+  (3 octaves, scale 1.4: 114, 160 and 224 pixels).
+
+A step's time is the difference between runs of ``long`` and ``short`` steps divided by
+the difference in steps, so that set-up and the final evaluation are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()                                            # warm-up, tracing
+    return 1000 * float(np.median([_seconds(fn) for _ in range(repeats)]))
+
+
+def optimisation_steps(model, *, repeats: int = 3, short: int = 2, long: int = 8) -> dict:
+    """ms per step of :func:`shared.featurevis.optimize` for six class logits."""
+    import tensorflow as tf
+
+    from shared import featurevis as fv
+    from shared.methods import network
+
+    objectives = [fv.class_logit(c) for c in range(6)]
+    configs = {f"{p}, {'lucid transforms' if t else 'no transforms'}": dict(
+        parametrization=p, transforms=t) for p in ("pixels", "fourier") for t in (True, False)}
+    for kwargs in configs.values():                  # compile everything first
+        fv.optimize(model, objectives, steps=short, **kwargs)
+    times = {name: [] for name in configs}
+    for _ in range(repeats):                         # interleaved: drifts in load cancel
+        for name, kwargs in configs.items():
+            a = _seconds(lambda: fv.optimize(model, objectives, steps=short, **kwargs))
+            b = _seconds(lambda: fv.optimize(model, objectives, steps=long, **kwargs))
+            times[name].append(1000 * (b - a) / (long - short))
+
+    logits_model = network(model).logits_model
+    x = tf.constant(np.random.default_rng(0).uniform(0, 1, (6, 224, 224, 3)), tf.float32)
+
+    @tf.function
+    def forward_backward(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(logits_model(x, training=False)[:, 0])
+        return tape.gradient(total, x)
+
+    floor = _median_ms(lambda: forward_backward(x).numpy(), repeats)
+    print("activation maximisation, 6 class visualisations at 224 x 224, ms per step:")
+    out = {}
+    for name, values in times.items():
+        out[name] = float(np.median(values))
+        print(f"  {name:32s} {out[name]:7.0f} ms  ({out[name] / floor:.1f} x one forward + "
+              "backward pass of the batch)")
+    print(f"  {'forward + backward of 6 images':32s} {floor:7.0f} ms")
+    out["forward + backward"] = floor
+    return out
+
+
+def deep_dream_steps(model, *, repeats: int = 3, octaves: int = 3,
+                     octave_scale: float = 1.4) -> dict:
+    """ms per Deep Dream step (one image) at each octave size."""
+    import tensorflow as tf
+
+    from shared import featurevis as fv
+    from shared.methods import network
+    from shared.models import LAST_CONV_LAYER
+
+    net = network(model)
+    plan = fv._plan(net, [fv.layer_activation(LAST_CONV_LAYER)])
+    step = fv._dream_function(net, plan, any_size=True)
+    w, i = tf.constant(plan.weights), tf.constant(plan.indices)
+    print(f"Deep Dream at {LAST_CONV_LAYER}, one image, ms per step:")
+    out = {}
+    for size in fv.octave_sizes(net.input_shape[:2], octaves, octave_scale):
+        x = tf.constant(np.random.default_rng(0).uniform(0, 1, (1,) + size + (3,)), tf.float32)
+        ms = _median_ms(lambda: step(x, w, i, tf.constant(0.005),
+                                     tf.constant([0, 0], tf.int32))[0].numpy(), repeats)
+        out[size] = ms
+        print(f"  octave {size[0]} x {size[1]}: {ms:6.0f} ms")
+    return out
+
+
+def run(model, *, repeats: int = 3) -> dict:
+    """Print and return every number above for ``model`` (224 x 224 input)."""
+    return {"optimize": optimisation_steps(model, repeats=repeats),
+            "deep_dream": deep_dream_steps(model, repeats=repeats)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    from shared import models
+    run(models.load_model(), repeats=args.repeats)
+
+
+if __name__ == "__main__":
+    main()
