@@ -34,6 +34,9 @@ RESULTS = Path(__file__).parent / "results"
 """Where the committed results live (package data)."""
 IMAGES_PER_CLASS = 20
 """Lesion images per class evaluated (the first ones of the test split): 100 in all."""
+IMAGES_PER_CLASS_FOR = {"rise": 10}
+"""Fewer images for a method whose maps cost thousands of forward passes each: RISE at
+its defaults makes 8000 per image (its map on the trained and on the randomized model)."""
 SEED = 0
 UNIMPORTANT = 0.1
 """An element whose removal moves the target logit by less than this does not matter
@@ -76,6 +79,23 @@ def evaluation_set(model=None, n_per_class: int = IMAGES_PER_CLASS):
                           for i, k in enumerate(keep)]
     ds.info["targets"] = methods.resolve_targets(model, ds.images).tolist()
     return ds
+
+
+def images_per_class(name: str) -> int:
+    """How many lesion images per class a method is evaluated on."""
+    return IMAGES_PER_CLASS_FOR.get(name, IMAGES_PER_CLASS)
+
+
+def subset(ds, importance: dict, n_per_class: int):
+    """The first ``n_per_class`` images of each class of an evaluation set, with their
+    slice of the importance results."""
+    from shared import data
+    per_class = data.SPLIT_SIZES["test"]
+    keep = np.array([i for i, k in enumerate(ds.info["indices"]) if k % per_class < n_per_class])
+    out = ds[keep]
+    out.info = dict(ds.info, indices=[ds.info["indices"][i] for i in keep],
+                    targets=[ds.info["targets"][i] for i in keep])
+    return out, {key: [v[i] for i in keep] for key, v in importance.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -171,7 +191,7 @@ def _write(name: str, payload: dict, ds) -> Path:
     RESULTS.mkdir(exist_ok=True)
     payload = dict(name=name, command="python -m shared.evaluate " + name,
                    date=datetime.date.today().isoformat(), versions=_versions(),
-                   split="test", images_per_class=IMAGES_PER_CLASS,
+                   split="test", images_per_class=images_per_class(name),
                    indices=ds.info["indices"], labels=ds.labels.tolist(),
                    targets=ds.info["targets"], **payload)
     path = RESULTS / f"{name}.json"
@@ -323,10 +343,11 @@ def main(argv=None) -> None:
     for name in names:
         if name == "importance":
             continue
-        bar = _Progress(name, len(ds))
-        result = evaluate_method(name, model, ds, importance, progress=bar)
+        part, part_importance = subset(ds, importance, images_per_class(name))
+        bar = _Progress(name, len(part))
+        result = evaluate_method(name, model, part, part_importance, progress=bar)
         bar.close()
-        print(f"wrote {_write(name, result, ds)}")
+        print(f"wrote {_write(name, result, part)}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ class TrainConfig:
     n_per_class: int = data.SPLIT_SIZES["train"]
     val_per_class: int = data.SPLIT_SIZES["val"]
     test_per_class: int = data.SPLIT_SIZES["test"]
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4

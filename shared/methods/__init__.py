@@ -28,13 +28,19 @@ from . import engine
 from .engine import (ATTRIBUTIONS, PARAMETERS, SCORES, ModelError, Passes, activations,
                      attribution, check_images, count_passes, defaults, network,
                      resolve_targets, scores)
-from .postprocess import FILLS, REDUCTIONS, normalize, reduce_channels, substitute, upsample
+from .postprocess import (FILLS, REDUCTIONS, check_fill, normalize, reduce_channels, substitute,
+                          upsample)
+from .superpixels import SEGMENTATIONS, grid_segmentation
 from .gradcam import cam, gradcam, gradcam_rule, hirescam, hirescam_rule
 from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
 from .integrated_gradients import expected_gradients, ig_attributions, integrated_gradients
 from .guided_backprop import (RELU_BACKWARD_RULES, guided_backprop, guided_gradcam,
                               guided_gradients, guided_model, guided_relu, relu_backward,
                               relu_with_backward)
+from .occlusion import occlusion
+from .rise import rise
+from .lime import LimeExplanation, lime, lime_explanation
+from .anchors import AnchorResult, anchor_explanation, anchor_explanations, anchors
 
 
 def feature_layers(model) -> list[str]:
@@ -43,12 +49,14 @@ def feature_layers(model) -> list[str]:
     return network(model).feature_layers()
 
 
-__all__ = ["ATTRIBUTIONS", "FILLS", "PARAMETERS", "REDUCTIONS", "RELU_BACKWARD_RULES", "SCORES",
-           "ModelError", "Passes", "activations", "attribution", "cam", "check_images",
+__all__ = ["ATTRIBUTIONS", "AnchorResult", "FILLS", "LimeExplanation", "PARAMETERS",
+           "SEGMENTATIONS", "check_fill", "REDUCTIONS", "RELU_BACKWARD_RULES", "SCORES",
+           "ModelError", "Passes", "activations", "anchor_explanation", "anchor_explanations",
+           "anchors", "attribution", "cam", "check_images",
            "count_passes", "defaults", "engine", "expected_gradients", "feature_layers",
-           "gradcam", "gradcam_rule", "guided_backprop", "guided_gradcam",
+           "gradcam", "gradcam_rule", "grid_segmentation", "guided_backprop", "guided_gradcam",
            "guided_gradients", "guided_model", "guided_relu", "hirescam", "hirescam_rule",
-           "ig_attributions", "input_gradients", "integrated_gradients", "network",
-           "normalize", "reduce_channels", "relu_backward", "relu_with_backward",
-           "resolve_targets", "saliency", "scores", "smooth_gradients", "smoothgrad",
+           "ig_attributions", "input_gradients", "integrated_gradients", "lime",
+           "lime_explanation", "network", "normalize", "occlusion", "reduce_channels", "relu_backward", "relu_with_backward",
+           "resolve_targets", "rise", "saliency", "scores", "smooth_gradients", "smoothgrad",
            "substitute", "upsample"]

@@ -47,7 +47,7 @@ import functools
 import numpy as np
 
 from . import engine, postprocess
-from .lime import SEGMENTATIONS, check_fill, check_segmentation
+from .superpixels import SEGMENTATIONS, check_segmentation, relabel
 
 _ALIBI = "alibi 0.9.6: AnchorImage.explain"
 _SOURCES = {
@@ -84,7 +84,7 @@ def check_threshold(name: str, value) -> float:
 
 _CHECKS = {"threshold": check_threshold, "delta": engine.probability,
            "tau": engine.probability, "segmentation": check_segmentation,
-           "background": check_fill}
+           "background": postprocess.check_fill}
 
 
 def segmentation_function(segmentation="slic"):
@@ -99,11 +99,7 @@ def segmentation_function(segmentation="slic"):
                                       **ALIBI_SEGMENTATION[segmentation])
 
     def segment(image):
-        labels = np.asarray(algorithm(image))
-        if labels.shape != image.shape[:2] or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"segmentation must return integer labels of shape "
-                             f"{image.shape[:2]}, got {labels.dtype} {labels.shape}")
-        return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+        return relabel(algorithm(image), image.shape[:2])
     return segment
 
 

@@ -75,6 +75,14 @@ def non_negative(name: str, value) -> float:
     return float(value)
 
 
+def positive_number(name: str, value) -> float:
+    """Check a width or a scale that must not be 0: a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def probability(name: str, value) -> float:
     """Check a probability strictly between 0 and 1 (RISE's keep probability, ...)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \

@@ -38,9 +38,7 @@ from typing import Callable
 import numpy as np
 
 from . import engine, postprocess
-
-SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
-"""The segmentation algorithms of ``lime.wrappers.scikit_image.SegmentationAlgorithm``."""
+from .superpixels import SEGMENTATIONS, check_segmentation, grid_segmentation, relabel
 
 LIME_QUICKSHIFT = dict(kernel_size=4, max_dist=200, ratio=0.2)
 """lime's own quickshift parameters (``LimeImageExplainer.explain_instance``, used when no
@@ -75,36 +73,10 @@ _SOURCES = {
 # Checks
 # --------------------------------------------------------------------------------------
 
-def check_segmentation(name: str, value):
-    """A name in :data:`SEGMENTATIONS` or a callable ``image (H, W, 3) -> labels (H, W)``."""
-    if callable(value) or value in SEGMENTATIONS:
-        return value
-    raise ValueError(f"{name} must be one of {list(SEGMENTATIONS)} or a function "
-                     f"image -> (H, W) integer labels, got {value!r}")
-
-
-def positive(name: str, value) -> float:
-    """A finite number > 0 (a kernel width)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def check_fill(name: str, value):
-    """``None`` (each superpixel's mean) or what :func:`postprocess.substitute` accepts;
-    names and numbers are checked here, arrays against the images when they are known."""
-    if value is None or (not isinstance(value, (str, int, float, np.number))
-                         and np.ndim(value) > 0):
-        return value
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be None, a number in [0, 1], one of "
-                         f"{list(postprocess.FILLS)} or an array, got {value!r}")
-    try:
-        postprocess.substitute(np.zeros((1, 1, 1, 3), np.float32), value)
-    except ValueError as e:
-        raise ValueError(f"{name}: {e}") from None
-    return value
+    """``None`` (lime's default: each superpixel's own mean colour) or a fill that
+    :func:`shared.methods.substitute` accepts."""
+    return None if value is None else postprocess.check_fill(name, value)
 
 
 # --------------------------------------------------------------------------------------
@@ -130,30 +102,9 @@ def segmentation_function(segmentation="quickshift", seed: int = 0) -> Callable:
         algorithm = SegmentationAlgorithm(segmentation, **params)
 
     def segment(image):
-        labels = np.asarray(algorithm(image))
-        if labels.shape != image.shape[:2] or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"segmentation must return integer labels of shape "
-                             f"{image.shape[:2]}, got {labels.dtype} {labels.shape}")
-        return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+        return relabel(algorithm(image), image.shape[:2])
     segment.algorithm = algorithm
     return segment
-
-
-class grid_segmentation:
-    """Square superpixels of ``cell`` x ``cell`` pixels, numbered in raster order: a
-    segmentation that follows no edge (the squares of occlusion), for models and images
-    where colour edges mean nothing, as the tests' noise images."""
-
-    def __init__(self, cell: int = 4):
-        self.cell = engine.positive_int("cell", cell)
-
-    def __call__(self, image) -> np.ndarray:
-        h, w = np.shape(image)[:2]
-        rows, cols = np.arange(h)[:, None] // self.cell, np.arange(w)[None, :] // self.cell
-        return rows * -(-w // self.cell) + cols
-
-    def __repr__(self) -> str:
-        return f"grid_segmentation({self.cell})"
 
 
 def segment(image, segmentation="quickshift", seed: int = 0) -> np.ndarray:
@@ -284,7 +235,7 @@ def _hidden(images, fill):
 #   assumes, and is the same for every construction (a sigmoid model's probabilities
 #   are not the softmax model's).
 @engine.attribution(sources=_SOURCES, checks={
-    "segmentation": check_segmentation, "kernel_width": positive, "fill": check_fill},
+    "segmentation": check_segmentation, "kernel_width": engine.positive_number, "fill": check_fill},
     fast={"n_samples": 100, "segmentation": grid_segmentation(4), "fill": "black",
           "score": "logit"})
 def lime(model, images, targets, *, n_samples=1000, segmentation="quickshift",
@@ -317,7 +268,7 @@ def lime_explanation(model, image, target=None, *, n_samples=1000, segmentation=
     values = dict(n_samples=n_samples, segmentation=segmentation, kernel_width=kernel_width,
                   fill=fill, score=score, seed=seed, batch_size=batch_size)
     checks = {**engine.PARAMETERS, "segmentation": check_segmentation,
-              "kernel_width": positive, "fill": check_fill}
+              "kernel_width": engine.positive_number, "fill": check_fill}
     values = {k: checks[k](k, v) for k, v in values.items()}
     images = engine.check_images(image[None], model)
     t = int(engine.resolve_targets(model, images, None if target is None else [target])[0])

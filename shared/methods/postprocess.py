@@ -88,3 +88,25 @@ def substitute(images, fill) -> np.ndarray:
     if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
         raise ValueError("fill values must be finite and in [0, 1], like the images")
     return out
+
+
+def check_fill(name: str, value):
+    """Check a fill: a name in :data:`FILLS`, a grey level in [0, 1] or an
+    array of substitute images in [0, 1] (its shape is checked against the images by
+    :func:`substitute`)."""
+    problem = (f"{name} must be one of {list(FILLS)}, a number in [0, 1] or an "
+               f"array of substitute images in [0, 1]")
+    if isinstance(value, str):
+        if value not in postprocess.FILLS:
+            raise ValueError(f"{problem}, got {value!r}")
+        return value
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{problem}, got {value!r}")
+    try:
+        a = np.asarray(value, np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{problem}, got {type(value).__name__}") from None
+    if a.size == 0 or not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+        shown = repr(value) if a.ndim == 0 else f"an array of shape {a.shape}"
+        raise ValueError(f"{problem}, got {shown} (values must be finite and in [0, 1])")
+    return float(a) if a.ndim == 0 else a
