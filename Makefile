@@ -17,7 +17,7 @@ CHROMIUM ?= chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test chromium screenshots execute sync benchmark train clean
+.PHONY: book test colab chromium screenshots execute sync benchmark train clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ book: $(STAMP)
 ## (also in headless Chromium: screenshots of every page land in _build/screenshots/).
 test: $(STAMP) chromium
 	$(PY) -m pytest
+
+## Every chapter executed as on Colab: a fresh environment with numpy 2 and no pins, the
+## package installed by each chapter's own setup cell (`make test` runs two chapters).
+colab: $(STAMP)
+	COLAB_CHAPTERS=all $(PY) -m pytest tests/test_colab.py -p no:nbval
 
 ## Install headless Chromium when it is missing (idempotent).
 chromium:

@@ -142,6 +142,7 @@ def evaluate_method(name: str, model, ds, importance: dict, batch: int = 10,
     values = {k: [] for k in METRICS}
     seconds, passes = 0.0, methods.Passes()
     random_top = models.randomized_copy(model, ["logits"], seed=SEED)
+    _maps(name, model, ds.images[:1], targets[:1])      # warm-up: compile before timing
     for start in range(0, len(ds), batch):
         part = ds[np.arange(start, min(start + batch, len(ds)))]
         t = targets[start:start + len(part)]

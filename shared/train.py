@@ -2,6 +2,7 @@
 
     python -m shared.train                     # the book's checkpoint (~25 min, 2 cores)
     python -m shared.train --n-per-class 8 --epochs 1 --out /tmp/tiny   # a smoke run
+    python -m shared.train --marker-class Monkeypox --out my_model      # a planted shortcut
 
 Training is deterministic: the same command on the same software gives the same weights
 (TensorFlow runs its ops deterministically, with one inter-op thread).
@@ -36,6 +37,9 @@ class TrainConfig:
     middle_blocks: int = 4
     size: int = data.IMAGE_SIZE
     seed: int = 0
+    marker_class: str = ""            # plant a shortcut in this class ("" for none)
+    marker_fraction: float = 0.8      # ... in this share of its training images
+    marker_kind: str = "ink"          # a pen dot ("ink") or a ruler edge ("ruler")
 
 
 def configure_determinism(seed: int) -> None:
@@ -97,8 +101,11 @@ def train(cfg: TrainConfig, out: Path, measure_speed: bool = True, verbose: int 
 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    train_ds = data.load_split("train", cfg.n_per_class, size=cfg.size)
-    val_ds = data.load_split("val", cfg.val_per_class, size=cfg.size)
+    marker = {} if not cfg.marker_class else dict(
+        marker_class=cfg.marker_class, marker_fraction=cfg.marker_fraction,
+        marker_kind=cfg.marker_kind)     # the shortcut project: training and validation only
+    train_ds = data.load_split("train", cfg.n_per_class, size=cfg.size, **marker)
+    val_ds = data.load_split("val", cfg.val_per_class, size=cfg.size, **marker)
     t_data = time.time() - t0
 
     model = models.xception((cfg.size, cfg.size, 3), len(data.CLASS_NAMES), width=cfg.width,
