@@ -90,3 +90,14 @@ def test_setup_cell_installs_the_package_alone_from_the_configured_repository(md
     found = INSTALL.findall(first.source)
     assert found and all(url == repository_url() for _, url, _ in found), \
         f"{md.name}: run `make sync` to point the install line at {repository_url()}"
+
+
+def test_readme_lists_every_chapter_with_a_colab_badge_from_the_configured_repository():
+    """The README's chapter table is written by `make sync` from _toc.yml and the
+    repository URL of _config.yml: it must be current."""
+    from tools.execute_chapters import BADGES, chapter_table, colab_url
+    block = BADGES.search((ROOT / "README.md").read_text())
+    assert block, "the README lost its chapter-table markers"
+    assert block.group(2) == chapter_table(), "run `make sync` to update the README's table"
+    for md in CHAPTERS:
+        assert colab_url(md.stem) in block.group(2), md.stem

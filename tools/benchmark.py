@@ -1,7 +1,7 @@
 """Print measured speeds and their ratios to the book's targets (a report, not a test).
 
     python -m tools.benchmark            # everything, including executing the whole book
-    python -m tools.benchmark --no-book  # skip the book execution (a few minutes)
+    python -m tools.benchmark --no-book  # skip the book execution (15+ minutes)
 
 All numbers are measured in this one run on this machine: a ratio compares two timings
 taken side by side, so it means something even on a busy or slow machine.
@@ -49,9 +49,17 @@ def bench_forward() -> None:
 
 
 def bench_methods() -> None:
+    """Every method (ms and passes per image), the gradient and faithfulness ratios, the
+    perturbation methods against their bare forward passes, LIME against the lime
+    package's own usage, and feature visualisation's ms per optimisation step."""
     from shared import data, models
-    from tools import benchmark_methods
-    benchmark_methods.run(models.load_model(), data.load_split("test", 6).images)
+    from tools import (benchmark_featurevis, benchmark_lime, benchmark_methods,
+                       benchmark_perturbation)
+    model, images = models.load_model(), data.load_split("test", 6).images
+    benchmark_methods.run(model, images)
+    benchmark_perturbation.run(model, images)
+    benchmark_lime.run(model, images)
+    benchmark_featurevis.run(model)
 
 
 def bench_book() -> None:

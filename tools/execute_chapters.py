@@ -53,6 +53,44 @@ def with_repository_url(text: str) -> str:
     return INSTALL.sub(lambda m: m.group(1) + repository_url() + m.group(3), text)
 
 
+README = ROOT / "README.md"
+BADGES = re.compile(r"(<!-- chapters:[^\n]*-->\n)(.*?)(<!-- /chapters -->)", re.S)
+
+
+def colab_url(chapter: str) -> str:
+    """The Colab link of a chapter, from the repository set in ``_config.yml``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    github = config["url"].removeprefix("https://github.com/").rstrip("/")
+    return (f"https://colab.research.google.com/github/{github}/blob/"
+            f"{config.get('branch', 'main')}/book/chapters/{chapter}.ipynb")
+
+
+def chapter_table() -> str:
+    """The README's table of chapters with a Colab badge each, in the order of _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    lines = ["| part | chapter | Colab |", "|---|---|---|"]
+    for part in toc["parts"]:
+        for entry in part["chapters"]:
+            if not entry["file"].startswith("book/chapters/"):
+                continue
+            name = entry["file"].rsplit("/", 1)[-1]
+            md = CHAPTERS / f"{name}.md"
+            title = next(line[2:].strip() for line in md.read_text().splitlines()
+                         if line.startswith("# "))
+            lines.append(f"| {part['caption']} | [{title}](book/chapters/{name}.md) | "
+                         f"[![Open in Colab]({badge})]({colab_url(name)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def sync_readme() -> None:
+    """Write the chapter table into the README (between its markers)."""
+    text = README.read_text()
+    new = BADGES.sub(lambda m: m.group(1) + chapter_table() + m.group(3), text)
+    if new != text:
+        README.write_text(new)
+
+
 def sync(md: Path) -> nbformat.NotebookNode:
     """The notebook for ``md``: its inputs, with the outputs stored in the old twin. The
     install line of the source is first pointed at the configured repository."""
@@ -103,6 +141,7 @@ def main(argv=None) -> None:
     if not sources:
         raise SystemExit(f"no chapter matches {args.pattern!r} in {CHAPTERS}")
     times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    sync_readme()
     for md in sources:
         nb = sync(md)
         if not args.sync_only:
