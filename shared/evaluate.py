@@ -211,6 +211,22 @@ def _rounded(x):
     return x
 
 
+def measure_cost(name: str, model, ds, n_images: int = 10) -> dict:
+    """Milliseconds and passes per image of one method on the first ``n_images`` images
+    (after a warm-up), for a machine that was busy when the metrics were computed."""
+    from shared import methods
+    targets = np.asarray(ds.info["targets"], np.int32)
+    _maps(name, model, ds.images[:1], targets[:1])
+    x, t = ds.images[:n_images], targets[:n_images]
+    with methods.count_passes() as counted:
+        tick = time.perf_counter()
+        _maps(name, model, x, t)
+        seconds = time.perf_counter() - tick
+    n = len(x)
+    return dict(ms_per_image=1000 * seconds / n, forward_per_image=counted.forward / n,
+                backward_per_image=counted.backward / n, timed_on_images=n)
+
+
 def load_results(name: str) -> dict:
     """The committed results of one method (or of ``importance``)."""
     path = RESULTS / f"{name}.json"
@@ -319,6 +335,9 @@ def main(argv=None) -> None:
     p.add_argument("names", nargs="*", help=f"importance and/or methods: {', '.join(everything)}")
     p.add_argument("--force", action="store_true", help="recompute results that exist")
     p.add_argument("--list", action="store_true", help="list the committed results")
+    p.add_argument("--cost", action="store_true",
+                   help="only time the methods again (on a quiet machine) and update the "
+                        "cost in their committed results")
     args = p.parse_args(argv)
     if args.list:
         for name in ["importance"] + everything:
@@ -334,6 +353,14 @@ def main(argv=None) -> None:
     model = models.load_model()
     ds = evaluation_set(model)
     targets = np.asarray(ds.info["targets"])
+    if args.cost:
+        for name in [n for n in (args.names or everything) if n in available()]:
+            path = RESULTS / f"{name}.json"
+            result = json.loads(path.read_text())
+            result["cost"] = _rounded(measure_cost(name, model, ds))
+            path.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+            print(f"{name}: {result['cost']['ms_per_image']:.0f} ms/image")
+        return
     if "importance" in names:
         bar = _Progress("importance", len(ds))
         result = element_importance(model, ds, targets)

@@ -97,7 +97,7 @@ def check_fill(name: str, value):
     problem = (f"{name} must be one of {list(FILLS)}, a number in [0, 1] or an "
                f"array of substitute images in [0, 1]")
     if isinstance(value, str):
-        if value not in postprocess.FILLS:
+        if value not in FILLS:
             raise ValueError(f"{problem}, got {value!r}")
         return value
     if value is None or isinstance(value, (bool, np.bool_)):
