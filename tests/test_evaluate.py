@@ -92,15 +92,15 @@ def evaluation(shared_model):
 
 @pytest.mark.parametrize("name", COMMITTED)
 def test_committed_results_agree_with_a_recomputation(shared_model, evaluation, name):
-    """Two images (the first and the last of the evaluation set) are evaluated again:
-    the committed per-image values must agree (to 1e-3, or 2 % for the stochastic
-    estimates of a different CPU's round-off)."""
+    """Two images (the first of the first and of the last batch, so that seeded noise is
+    drawn for the same batch position) are evaluated again: the committed per-image
+    values must agree (to 2e-3, or 2 % for a different CPU's round-off)."""
     ds, importance = evaluation
     ds, importance = evaluate.subset(ds, importance, evaluate.images_per_class(name))
     committed = evaluate.load_results(name)
     assert committed["indices"] == ds.info["indices"]
     assert committed["targets"] == ds.info["targets"]
-    pick = np.array([0, len(ds) - 1])
+    pick = np.array([0, (len(ds) - 1) // evaluate.BATCH * evaluate.BATCH])
     sub = ds[pick]
     sub.info = dict(ds.info, targets=[ds.info["targets"][i] for i in pick])
     part = {key: [v[i] for i in pick] for key, v in importance.items()}
