@@ -34,12 +34,13 @@ RESULTS = Path(__file__).parent / "results"
 """Where the committed results live (package data)."""
 IMAGES_PER_CLASS = 20
 """Lesion images per class evaluated (the first ones of the test split): 100 in all."""
-IMAGES_PER_CLASS_FOR = {"rise": 10, "occlusion": 10, "lime": 10, "anchors": 10,
-                        "expected_gradients": 10}
-"""Fewer images (50) for the methods whose maps cost hundreds or thousands of passes each,
-counted twice (on the trained and on the randomized model): RISE at its defaults makes
-8000 forward passes per image. On two CPU cores the full 100 would take hours; the
-scorecard's ``n`` column and its intervals show the smaller sample."""
+IMAGES_PER_CLASS_FOR = {"expected_gradients": 10, "occlusion": 10, "lime": 10,
+                        "rise": 6, "anchors": 6}
+"""Fewer images for the methods whose maps cost hundreds or thousands of passes each,
+made twice (on the trained and on the randomized model): 50, and 30 for RISE (8000
+forward passes per image at its defaults) and anchors. On two CPU cores the full 100
+would take hours; the scorecard's ``n`` column and its intervals show the smaller
+sample."""
 SEED = 0
 BATCH = 10
 """Images per call of a method. A seeded method draws its noise per position in the batch
