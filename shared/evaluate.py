@@ -160,8 +160,11 @@ def evaluate_method(name: str, model, ds, importance: dict, batch: int = BATCH,
             seconds += time.perf_counter() - tick
         passes.forward += counted.forward
         passes.backward += counted.backward
+        # A decision-only method (anchors) explains what the randomized model decides.
+        decided = None if getattr(methods.ATTRIBUTIONS.get(name), "decision_only",
+                                  False) else t
         with methods.engine.quiet_retracing():
-            again = _maps(name, random_top, part.images, t)
+            again = _maps(name, random_top, part.images, decided)
         drops = importance["drop_when_removed"][start:start + len(part)]
         values["pointing"] += metrics.pointing_game(maps, part.masks).tolist()
         values["pointing_7px"] += metrics.pointing_game(maps, part.masks, 7).tolist()
