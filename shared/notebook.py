@@ -52,8 +52,9 @@ def glue(name: str, value, digits: int | None = None):
     ``{glue:text}`name```, so retraining cannot leave the prose behind the figures.
 
     ``digits``: round to this many decimals first, the digits that survive another CPU.
-    Returns the value stored. Outside the book's build (e.g. on Colab, without myst-nb)
-    it only returns the value.
+    Returns nothing, so a cell may end with it and show no output (under nbval too,
+    which does not honour a trailing ``;``). Outside the book's build (e.g. on Colab,
+    without myst-nb) it does nothing.
     """
     if digits is not None:
         value = round(float(value), digits)
@@ -61,6 +62,5 @@ def glue(name: str, value, digits: int | None = None):
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return
     myst_glue(name, value, display=False)
-    return value
