@@ -178,16 +178,17 @@ def perturbation_curves(model, images, maps, targets=None, *, mode: str = "delet
     Returns:
         (N, steps + 1) scores, starting with the unchanged (or fully blurred) image.
     """
-    from shared.methods import engine
+    from shared.methods import check_images, resolve_targets, scores
+    from shared.methods.parameters import SCORES, one_of, positive_int
     if mode not in ("deletion", "insertion"):
         raise ValueError(f"mode must be 'deletion' or 'insertion', got {mode!r}")
-    steps = engine.positive_int("steps", steps)
-    engine.one_of(*engine.SCORES)("score", score)
-    images = engine.check_images(images, model)
+    steps = positive_int("steps", steps)
+    one_of(*SCORES)("score", score)
+    images = check_images(images, model)
     m = _maps(maps)
     if m.shape != images.shape[:3]:
         raise ValueError(f"maps must be (N, H, W) = {images.shape[:3]}, got {m.shape}")
-    targets = engine.resolve_targets(model, images, targets)
+    targets = resolve_targets(model, images, targets)
     n, h, w = m.shape
     counts = np.round(np.arange(steps + 1) * h * w / steps).astype(np.int64)
     ranks = np.empty((n, h * w), np.int64)
@@ -204,8 +205,8 @@ def perturbation_curves(model, images, maps, targets=None, *, mode: str = "delet
         changed = changed.reshape(len(idx), steps + 1, h, w, 1)
         batch = np.where(changed, end[idx][:, None], begin[idx][:, None])
         batch = batch.reshape((-1,) + images.shape[1:])
-        values = engine.scores(model, batch, np.repeat(targets[idx], steps + 1), score=score,
-                               batch_size=batch_size)
+        values = scores(model, batch, np.repeat(targets[idx], steps + 1), score=score,
+                        batch_size=batch_size)
         curves[idx] = values.reshape(len(idx), steps + 1)
     return curves
 
@@ -322,14 +323,14 @@ def cascading_randomization(method, model, images, targets=None, *, blocks=None,
         explained class is the trained model's (predicted, unless given) throughout.
     """
     from shared import models
-    from shared.methods import engine
+    from shared.methods import check_images, quiet_retracing, resolve_targets
     method = _method(method)
-    images = engine.check_images(images, model)
-    targets = engine.resolve_targets(model, images, targets)
+    images = check_images(images, model)
+    targets = resolve_targets(model, images, targets)
     blocks = models.cascade_blocks(model) if blocks is None else list(blocks)
     trained = method(model, images, targets, **params)
     out = {}
-    with engine.quiet_retracing():      # every copy compiles its own functions, by design
+    with quiet_retracing():      # every copy compiles its own functions, by design
         for k, block in enumerate(blocks):
             copy = models.randomized_copy(model, blocks[:k + 1], seed=seed)
             out[block] = rank_correlation(trained, method(copy, images, targets, **params))
@@ -341,12 +342,12 @@ def randomization_correlation(method, model, images, targets=None, *, blocks=("l
     """Spearman correlation (N,) between a method's maps on the trained model and on a
     copy whose ``blocks`` are re-initialised (default: the top layer, ``logits``)."""
     from shared import models
-    from shared.methods import engine
+    from shared.methods import check_images, quiet_retracing, resolve_targets
     method = _method(method)
-    images = engine.check_images(images, model)
-    targets = engine.resolve_targets(model, images, targets)
+    images = check_images(images, model)
+    targets = resolve_targets(model, images, targets)
     copy = models.randomized_copy(model, list(blocks), seed=seed)
-    with engine.quiet_retracing():
+    with quiet_retracing():
         return rank_correlation(method(model, images, targets, **params),
                                 method(copy, images, targets, **params))
 

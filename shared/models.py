@@ -190,7 +190,7 @@ def logits_model(model):
     for models that already output logits. Built once per model
     (:func:`shared.methods.network`).
     """
-    from shared.methods.engine import network
+    from shared.methods import network
     return network(model).logits_model
 
 
@@ -200,7 +200,7 @@ def predict(model, images, batch_size: int = 64) -> np.ndarray:
     Runs in batches of ``batch_size`` through one compiled function per model; returns
     numpy. Use :func:`shared.methods.scores` for logits or one class's score.
     """
-    from shared.methods.engine import model_outputs
+    from shared.methods.primitives import model_outputs
     return model_outputs(model, images, batch_size=batch_size)
 
 

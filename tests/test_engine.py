@@ -1,4 +1,5 @@
-"""The engine: any reader's Keras model, named layers, clear refusals, scores, counting,
+"""The mechanics under every method (shared.methods.graph, primitives, passes): any
+reader's Keras model, named layers, clear refusals, scores, counting,
 and a cache that frees the models it has seen."""
 
 import gc
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 from shared import methods, models
-from toy_models import CONSTRUCTIONS, constructions, rand_images
+from shared.methods.graph import ModelError
+from toy_models import CONSTRUCTIONS, constructions, fast_parameters, rand_images
 
 L = keras.layers
 
@@ -35,8 +37,8 @@ def x():
 def test_every_method_gives_the_flat_models_map_on_every_construction(built, x, kind, name):
     method = methods.ATTRIBUTIONS[name]
     target = None if method.decision_only else 1
-    flat = method(built["flat"], x, target, **method.fast_parameters)
-    other = method(built[kind], x, target, **method.fast_parameters)
+    flat = method(built["flat"], x, target, **fast_parameters(name))
+    other = method(built[kind], x, target, **fast_parameters(name))
     if np.ptp(flat) == 0:           # e.g. an empty anchor: then both must be empty
         np.testing.assert_array_equal(flat, other)
     else:
@@ -122,15 +124,15 @@ def test_models_it_cannot_explain_get_an_error_that_says_why():
     x = rand_images(1, 16)
     a, b = keras.Input((16, 16, 3)), keras.Input((16, 16, 3))
     two_inputs = keras.Model([a, b], _conv_head(L.Add()([a, b])))
-    with pytest.raises(methods.ModelError, match="2 inputs"):
+    with pytest.raises(ModelError, match="2 inputs"):
         methods.saliency(two_inputs, x, 0)
     v = keras.Input((10,))
     tabular = keras.Model(v, L.Dense(2, activation="softmax")(v))
-    with pytest.raises(methods.ModelError, match=r"input of shape \(None, 10\).*\(N, H, W, 3\)"):
+    with pytest.raises(ModelError, match=r"input of shape \(None, 10\).*\(N, H, W, 3\)"):
         methods.saliency(tabular, x, 0)
     i = keras.Input((16, 16, 3))
     no_conv = keras.Model(i, L.Dense(2, activation="softmax")(L.Flatten()(i)))
-    with pytest.raises(methods.ModelError, match="no convolutional feature map.*CAM"):
+    with pytest.raises(ModelError, match="no convolutional feature map.*CAM"):
         methods.gradcam(no_conv, x, 0)
     assert methods.saliency(no_conv, x, 0).shape == (1, 16, 16)   # gradients still work
 
@@ -141,9 +143,9 @@ def test_models_it_cannot_explain_get_an_error_that_says_why():
 
         def call(self, v):
             return self.dense(L.Flatten()(v))
-    with pytest.raises(methods.ModelError, match="subclassed"):
+    with pytest.raises(ModelError, match="subclassed"):
         methods.saliency(Subclassed(), x, 0)
-    with pytest.raises(methods.ModelError, match="build a Sequential model with keras.Input"):
+    with pytest.raises(ModelError, match="build a Sequential model with keras.Input"):
         methods.saliency(keras.Sequential([L.Flatten(), L.Dense(2)]), x, 0)
 
 
@@ -155,14 +157,14 @@ def test_models_it_cannot_explain_get_an_error_that_says_why():
 def test_guided_backprop_refuses_what_its_rules_do_not_cover(activation, match):
     i = keras.Input((16, 16, 3))
     model = keras.Model(i, _conv_head(activation(L.Conv2D(4, 3)(i)), activation=None))
-    with pytest.raises(methods.ModelError, match=match):
+    with pytest.raises(ModelError, match=match):
         methods.guided_backprop(model, rand_images(1, 16), 0)
 
 
 def test_guided_backprop_refuses_a_model_without_relu():
     i = keras.Input((16, 16, 3))
     model = keras.Model(i, _conv_head(i, activation=None))
-    with pytest.raises(methods.ModelError, match="no ReLU"):
+    with pytest.raises(ModelError, match="no ReLU"):
         methods.guided_backprop(model, rand_images(1, 16), 0)
 
 
@@ -170,7 +172,7 @@ def test_a_model_whose_logits_cannot_be_found():
     i = keras.Input((16, 16, 3))
     x = L.GlobalAveragePooling2D()(L.Conv2D(4, 3)(i))
     model = keras.Model(i, L.Activation("tanh")(L.Dense(2)(x)))
-    with pytest.raises(methods.ModelError, match="cannot find the logits.*tanh"):
+    with pytest.raises(ModelError, match="cannot find the logits.*tanh"):
         methods.scores(model, rand_images(1, 16))
 
 
@@ -210,8 +212,8 @@ def test_count_passes_counts_forward_and_backward_image_passes(built, x):
 def test_a_model_is_freed_after_every_method_and_predict_ran_on_it(kind):
     model = constructions(seed=3)[kind]
     x = rand_images(2, 32)
-    for method in methods.ATTRIBUTIONS.values():
-        method(model, x, **method.fast_parameters)
+    for name, method in methods.ATTRIBUTIONS.items():
+        method(model, x, **fast_parameters(name))
     models.predict(model, x)
     methods.guided_model(model)
     copy = models.randomized_copy(model, models.cascade_blocks(model)[:1])

@@ -1,4 +1,4 @@
-"""Feature visualisation (shared/featurevis.py): the ascent works, is batched and
+"""Feature visualisation (shared/featurevis/): the ascent works, is batched and
 deterministic, each regularizer does what it claims (measured), Deep Dream keeps the
 image's shape and range, the randomization sanity check, tf-keras-vis agreement, errors.
 
@@ -14,7 +14,6 @@ import pytest
 from shared import featurevis as fv
 from shared import models
 from shared.methods import count_passes, network
-from shared.models import LAST_CONV_LAYER
 
 L = keras.layers
 EARLY = "block4_sepconv2_act"          # a mid-level layer of the checkpoint
@@ -94,22 +93,46 @@ def test_objective_rises_far_above_its_start(toy, parametrization):
         assert spearman(h, np.arange(len(h))) > 0.8
 
 
-def test_a_batch_is_one_compiled_function_per_objective_structure(toy):
-    net = network(toy)
+def test_a_batch_is_one_compiled_function_per_objective_structure():
+    """The compiled step is built once per (model, objective structure) and reused: a
+    Python trace of it is counted in ``fv.TRACES`` (its body runs only when TensorFlow
+    traces), so a call that reuses it adds no trace."""
+    model = small_model(seed=5)                    # a model no other test has compiled for
 
-    def steps_cached():
-        return [k for k in net.cached_keys() if k[0] == "featurevis.step"]
+    def traces(kind, run):
+        before = fv.TRACES[kind]
+        result = run()
+        return fv.TRACES[kind] - before, result
 
-    before = len(steps_cached())
-    six = fv.optimize(toy, [fv.class_logit(c) for c in range(6)], steps=3)
-    fv.optimize(toy, [fv.class_logit(c) for c in (5, 1)], steps=3)        # same structure
-    assert len(steps_cached()) == before + 1
-    fv.optimize(toy, [fv.channel("conv2_act", k) for k in range(3)], steps=3)
-    assert len(steps_cached()) == before + 2
+    def classes(cs):
+        return [fv.class_logit(c) for c in cs]
+
+    n, six = traces("step", lambda: fv.optimize(model, classes(range(6)), steps=3))
+    assert n == 1
+    n, _ = traces("step", lambda: fv.optimize(model, classes((5, 1, 0, 2, 4, 3)), steps=3))
+    assert n == 0                                  # same structure and batch size: reused
+    # another batch size: at most one trace with a relaxed shape, then none
+    n, _ = traces("step", lambda: fv.optimize(model, classes((5, 1)), steps=3))
+    assert n <= 1
+    n, _ = traces("step", lambda: fv.optimize(model, classes((5, 1, 2)), steps=3))
+    assert n == 0
+    # another structure: its own function; another model: its own functions
+    channels = [fv.channel("conv2_act", k) for k in range(3)]
+    assert traces("step", lambda: fv.optimize(model, channels, steps=3))[0] == 1
+    other = small_model(seed=6)
+    assert traces("step", lambda: fv.optimize(other, channels, steps=3, seed=7))[0] == 1
+    assert traces("step", lambda: fv.optimize(model, channels, steps=3, seed=7))[0] == 0
+    # Deep Dream's step likewise
+    image = np.full((32, 32, 3), 0.5, np.float32)
+
+    def dream():
+        return fv.deep_dream(model, image, "conv2_act", octaves=1, steps_per_octave=2)
+
+    assert traces("dream", dream)[0] == 1 and traces("dream", dream)[0] == 0
     # one image each, as if each were optimised alone (image i depends on (seed, i) only)
-    alone = fv.optimize(toy, [fv.class_logit(0)], steps=3)
+    alone = fv.optimize(model, [fv.class_logit(0)], steps=3)
     np.testing.assert_allclose(six.images[0], alone.images[0], atol=1e-5)
-    mixed = fv.optimize(toy, [fv.class_logit(0), fv.channel("conv2_act", 2)], steps=3)
+    mixed = fv.optimize(model, [fv.class_logit(0), fv.channel("conv2_act", 2)], steps=3)
     np.testing.assert_allclose(mixed.images[0], alone.images[0], atol=1e-5)
 
 
@@ -174,9 +197,32 @@ def test_measurements():
     assert fv.high_frequency_share(smooth).max() < 0.01
     np.testing.assert_allclose(fv.rank_correlation(noise, noise), 1, atol=1e-6)
     assert abs(fv.rank_correlation(noise, rng.uniform(0, 1, noise.shape)).mean()) < 0.05
+    np.testing.assert_allclose(fv.rank_correlation(noise, -noise), -1, atol=1e-6)
     np.testing.assert_allclose(fv.spectral_distance(noise, noise), 0, atol=1e-9)
     assert fv.spectral_distance(noise, smooth).min() > 1
     assert fv.octave_sizes((224, 224), 3, 1.4) == [(114, 114), (160, 160), (224, 224)]
+
+
+def test_rank_correlation_is_the_metrics_one_on_all_values():
+    """Spearman over all values of each image (ties: mean ranks, as scipy), 0 for a
+    constant image (no order: never read as "unchanged")."""
+    from scipy import stats
+
+    from shared import metrics
+    rng = np.random.default_rng(1)
+    a = np.round(rng.uniform(0, 1, (3, 8, 8, 3)), 1)                    # many ties
+    b = np.round(a + rng.normal(0, 0.2, a.shape), 1)
+    r = fv.rank_correlation(a, b)
+    assert r.shape == (3,)
+    np.testing.assert_allclose(r, [stats.spearmanr(x.ravel(), y.ravel()).statistic
+                                   for x, y in zip(a, b)], rtol=1e-12)
+    np.testing.assert_array_equal(r, metrics.rank_correlation(a.reshape(3, 8, 24),
+                                                              b.reshape(3, 8, 24)))
+    flat = np.full((2, 8, 8, 3), 0.5)
+    np.testing.assert_array_equal(fv.rank_correlation(flat, flat), [0, 0])
+    np.testing.assert_array_equal(fv.rank_correlation(flat, a[:2]), [0, 0])
+    with pytest.raises(ValueError, match="equal shapes"):
+        fv.rank_correlation(a, b[:, :, :4])
 
 
 def test_strongest_channels(toy):

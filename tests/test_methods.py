@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from shared import methods
-from toy_models import REGION_LAYER, planted_setting, rand_images, region_mask, region_model
+from toy_models import (FAST, REGION_LAYER, fast_parameters, planted_setting, rand_images,
+                        region_mask, region_model)
 
 NAMES = sorted(methods.ATTRIBUTIONS)
 
 
 def fast(name, **extra):
     method = methods.ATTRIBUTIONS[name]
-    params = dict(method.fast_parameters, **extra)
+    params = dict(fast_parameters(name), **extra)
     if "layer" in method.defaults:
         params.setdefault("layer", REGION_LAYER)
     return method, params
@@ -71,6 +72,13 @@ def test_every_default_says_where_it_comes_from(name):
         assert p.default is not inspect.Parameter.empty, f"{name}: {p.name} has no default"
         assert method.sources.get(p.name), f"{name}: the default of {p.name} has no source"
     assert [row[0] for row in methods.defaults(name)] == [p.name for p in keyword]
+
+
+def test_the_fast_parameters_are_parameters_of_registered_methods():
+    for name, params in FAST.items():
+        assert name in methods.ATTRIBUTIONS, f"FAST names {name!r}, which is not registered"
+        unknown = set(params) - set(methods.ATTRIBUTIONS[name].defaults)
+        assert not unknown, f"FAST gives {name} parameters it does not have: {unknown}"
 
 
 def _bad_inputs():

@@ -22,11 +22,13 @@ import numpy as np
 import pytest
 
 from shared import methods
-from shared.methods import engine
-from shared.methods.anchors import (AnchorResult, anchor_explanation, anchors,
-                                    segmentation_function as anchor_segmentation)
-from shared.methods.lime import (SEGMENTATIONS, LimeExplanation, grid_segmentation, lime,
-                                 lime_explanation, segment, segmentation_function)
+from shared.methods import primitives
+from shared.methods.anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation,
+                                    anchors)
+from shared.methods.lime import (SEGMENTATION_PARAMETERS, LimeExplanation, lime,
+                                 lime_explanation, segment)
+from shared.methods.superpixels import (SEGMENTATIONS, grid_segmentation, relabel,
+                                        segmentation_function)
 from toy_models import (INPUT_COLS, INPUT_ROWS, decision_model, planted, rand_images,
                         region_mask, region_model)
 
@@ -49,13 +51,13 @@ def images():
 
 
 def recording(monkeypatch):
-    """Record every batch the methods send to the model (engine.scores)."""
-    seen, scores = [], engine.scores
+    """Record every batch the methods send to the model (shared.methods.primitives.scores)."""
+    seen, scores = [], primitives.scores
 
     def spy(model, batch, *args, **kwargs):
         seen.append(np.array(batch))
         return scores(model, batch, *args, **kwargs)
-    monkeypatch.setattr(engine, "scores", spy)
+    monkeypatch.setattr(primitives, "scores", spy)
     return seen
 
 
@@ -107,9 +109,22 @@ def test_quickshift_is_seeded(images):
     """lime drops its random_seed for quickshift (scikit-image 0.22 calls it rng): the
     seed reaches quickshift's tie-breaking here, and the same seed gives the same cut."""
     image = rand_images(1, 48, seed=3)[0]
-    fn = segmentation_function("quickshift", seed=5)
-    assert fn.algorithm.target_params["rng"] == 5
+    fn = segmentation_function("quickshift", SEGMENTATION_PARAMETERS, seed=5)
+    assert fn.algorithm.keywords["rng"] == 5
     np.testing.assert_array_equal(segment(image, "quickshift", 5), segment(image, "quickshift", 5))
+
+
+@pytest.mark.parametrize("name", SEGMENTATIONS)
+def test_lime_segmentation_is_limes_own(name):
+    """The segmentation LIME runs is what lime's SegmentationAlgorithm gives with the same
+    parameters (relabelled 0..K-1), and quickshift's cut depends on the seed."""
+    from lime.wrappers.scikit_image import SegmentationAlgorithm
+    image = rand_images(1, 48, seed=3)[0]
+    params = dict(SEGMENTATION_PARAMETERS[name], **({"rng": 5} if name == "quickshift" else {}))
+    stock = SegmentationAlgorithm(name, **params)(image)
+    ours = segmentation_function(name, SEGMENTATION_PARAMETERS, seed=5)(image)
+    np.testing.assert_array_equal(ours, relabel(stock, image.shape[:2]))
+    np.testing.assert_array_equal(ours, segment(image, name, 5))
 
 
 def test_lime_map_paints_each_superpixel_weight(decision, images):
@@ -138,7 +153,8 @@ def test_lime_matches_the_unmodified_lime_package(decision, images, fill):
     stock = LimeImageExplainer(kernel_width=0.25, random_state=3).explain_instance(
         image, lambda b: methods.scores(decision, b, score="probability"), labels=(0,),
         hide_color=fill, top_labels=None, num_samples=120,
-        segmentation_fn=segmentation_function("felzenszwalb", 3), random_seed=3)
+        segmentation_fn=segmentation_function("felzenszwalb", SEGMENTATION_PARAMETERS, 3),
+        random_seed=3)
     weights = np.zeros(ours.n_segments)
     for k, w in stock.local_exp[0]:
         weights[k] = w
@@ -284,8 +300,8 @@ def test_alibis_own_mean_colour_leaves_the_region_visible(decision, images):
     comes back empty; with the image's mean colour it is the region."""
     from alibi.explainers import AnchorImage
     predictor = lambda b: methods.scores(decision, b).argmax(1)  # noqa: E731
-    explainer = AnchorImage(predictor, (32, 32, 3), segmentation_fn=anchor_segmentation(
-        "quickshift"), images_background=None, seed=0)
+    explainer = AnchorImage(predictor, (32, 32, 3), segmentation_fn=segmentation_function(
+        "quickshift", ALIBI_SEGMENTATION), images_background=None, seed=0)
     state = np.random.get_state()
     try:
         own = explainer.explain(images[0])

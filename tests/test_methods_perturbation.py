@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 from skimage.transform import resize
 
-import shared.methods.occlusion  # noqa: F401  (registers the methods until __init__ does)
-import shared.methods.rise  # noqa: F401
 from shared import methods
-from shared.methods import engine, postprocess
+from shared.methods import postprocess, primitives
 from shared.methods.occlusion import occlusion, positions
 from shared.methods.rise import MaskSampler, rise
 from toy_models import INPUT_COLS, INPUT_ROWS, rand_images, region_mask, region_model
@@ -116,11 +114,12 @@ def test_occlusion_equals_a_plain_loop_one_image_at_a_time(region, x, patch, str
 
 
 class Recorder:
-    """Stands in for engine.scores, records every batch the method sends."""
+    """Stands in for shared.methods.primitives.scores, records every batch the method
+    sends."""
 
     def __init__(self, monkeypatch):
-        self.batches, self.real = [], engine.scores
-        monkeypatch.setattr(engine, "scores", self)
+        self.batches, self.real = [], primitives.scores
+        monkeypatch.setattr(primitives, "scores", self)
 
     def __call__(self, model, images, targets=None, **kwargs):
         self.batches.append((np.array(images), np.array(targets), kwargs))

@@ -5,7 +5,7 @@ Every registered method is called the same way::
     maps = method(model, images, targets=None, **params)
 
 ``model`` is a Keras classifier (the book's checkpoint, or your own: flat, nested or
-Sequential; see :mod:`shared.methods.engine`), ``images`` are float32 (N, H, W, 3) in
+Sequential; see :mod:`shared.methods.graph`), ``images`` are float32 (N, H, W, 3) in
 [0, 1], ``targets`` the class to explain (one int, one per image, or ``None`` for each
 image's predicted class), and ``maps`` are float32 (N, H, W) at input resolution, raw
 (not normalised; see :func:`normalize`). :data:`ATTRIBUTIONS` maps each method's name to
@@ -20,27 +20,44 @@ Where each kind of output goes:
   binary map is what the registered method returns;
 * feature visualisations (images out, not maps): a module and registry of their own.
 
-The mechanics (checks, targets, batching, caching, counting passes) live in
-:mod:`shared.methods.engine`; post-processing in :mod:`shared.methods.postprocess`.
+The primitives a chapter may call directly (what the methods are built from; each
+batched, compiled once per model, counted by :func:`count_passes`):
+
+* :func:`scores`: the model's logits or probabilities, the one way the perturbation
+  methods call the model;
+* :func:`gradients`: the input gradient of each image's target logit, (N, H, W, 3);
+* :func:`mean_input_gradients`: its mean over many inputs per image (SmoothGrad's noisy
+  copies, Integrated Gradients' path);
+* :func:`layer_gradients`: a layer's activation and the target logit's gradient with
+  respect to it (Grad-CAM);
+* :func:`activations`: a layer's activation;
+* :func:`check_images` and :func:`resolve_targets`: the checks every method runs first.
+
+The mechanics live in submodules: the parameter vocabulary in
+:mod:`~shared.methods.parameters`, pass counting in :mod:`~shared.methods.passes`, the
+model as one flat graph in :mod:`~shared.methods.graph`, input checks in
+:mod:`~shared.methods.inputs`, the primitives in :mod:`~shared.methods.primitives`, the
+``attribution`` decorator and the registry in :mod:`~shared.methods.registry`, and
+post-processing in :mod:`~shared.methods.postprocess`.
 """
 
-from . import engine
-from .engine import (ATTRIBUTIONS, PARAMETERS, SCORES, ModelError, Passes, activations,
-                     attribution, check_images, count_passes, defaults, network,
-                     resolve_targets, scores)
-from .postprocess import (FILLS, REDUCTIONS, check_fill, normalize, reduce_channels, substitute,
-                          upsample)
-from .superpixels import SEGMENTATIONS, grid_segmentation
-from .gradcam import cam, gradcam, gradcam_rule, hirescam, hirescam_rule
+from .registry import ATTRIBUTIONS, defaults
+from .passes import count_passes, quiet_retracing
+from .graph import network
+from .inputs import check_images
+from .primitives import (activations, gradients, layer_gradients, mean_input_gradients,
+                         resolve_targets, scores)
+from .postprocess import REDUCTIONS, normalize, reduce_channels, substitute, upsample
+from .superpixels import SEGMENTATIONS
+from .gradcam import cam, gradcam, gradcam_rule, hirescam
 from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
 from .integrated_gradients import expected_gradients, ig_attributions, integrated_gradients
 from .guided_backprop import (RELU_BACKWARD_RULES, guided_backprop, guided_gradcam,
-                              guided_gradients, guided_model, guided_relu, relu_backward,
-                              relu_with_backward)
+                              guided_gradients, guided_model, relu_backward, relu_with_backward)
 from .occlusion import occlusion
 from .rise import rise
-from .lime import LimeExplanation, lime, lime_explanation
-from .anchors import AnchorResult, anchor_explanation, anchor_explanations, anchors
+from .lime import lime, lime_explanation
+from .anchors import anchor_explanation, anchor_explanations, anchors
 
 
 def feature_layers(model) -> list[str]:
@@ -49,14 +66,22 @@ def feature_layers(model) -> list[str]:
     return network(model).feature_layers()
 
 
-__all__ = ["ATTRIBUTIONS", "AnchorResult", "FILLS", "LimeExplanation", "PARAMETERS",
-           "SEGMENTATIONS", "check_fill", "REDUCTIONS", "RELU_BACKWARD_RULES", "SCORES",
-           "ModelError", "Passes", "activations", "anchor_explanation", "anchor_explanations",
-           "anchors", "attribution", "cam", "check_images",
-           "count_passes", "defaults", "engine", "expected_gradients", "feature_layers",
-           "gradcam", "gradcam_rule", "grid_segmentation", "guided_backprop", "guided_gradcam",
-           "guided_gradients", "guided_model", "guided_relu", "hirescam", "hirescam_rule",
-           "ig_attributions", "input_gradients", "integrated_gradients", "lime",
-           "lime_explanation", "network", "normalize", "occlusion", "reduce_channels", "relu_backward", "relu_with_backward",
-           "resolve_targets", "rise", "saliency", "scores", "smooth_gradients", "smoothgrad",
-           "substitute", "upsample"]
+__all__ = [
+    # the registry
+    "ATTRIBUTIONS", "defaults",
+    # the methods and their helpers
+    "cam", "gradcam", "gradcam_rule", "hirescam",
+    "input_gradients", "saliency", "smooth_gradients", "smoothgrad",
+    "expected_gradients", "ig_attributions", "integrated_gradients",
+    "RELU_BACKWARD_RULES", "guided_backprop", "guided_gradcam", "guided_gradients",
+    "guided_model", "relu_backward", "relu_with_backward",
+    "occlusion", "rise", "lime", "lime_explanation",
+    "anchor_explanation", "anchor_explanations", "anchors",
+    # the primitives and checks
+    "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
+    "resolve_targets", "scores",
+    # the model, counting
+    "feature_layers", "network", "count_passes", "quiet_retracing",
+    # post-processing
+    "REDUCTIONS", "SEGMENTATIONS", "normalize", "reduce_channels", "substitute", "upsample",
+]

@@ -42,12 +42,13 @@ background image drawn at random):
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
 
-from . import engine, postprocess
-from .superpixels import SEGMENTATIONS, check_segmentation, relabel
+from . import postprocess, primitives
+from .parameters import probability
+from .registry import attribution
+from .superpixels import check_segmentation, segmentation_function
 
 _ALIBI = "alibi 0.9.6: AnchorImage.explain"
 _SOURCES = {
@@ -63,7 +64,6 @@ _SOURCES = {
                   "default, each superpixel's own mean, can leave the lesion visible and the "
                   "anchor empty. See the module docstring",
     "seed": "any: alibi's AnchorImage(seed=...) seeds every draw of the search",
-    "batch_size": "speed only (the images alibi asks about are scored this many at a time)",
 }
 
 ALIBI_SEGMENTATION = {
@@ -82,25 +82,9 @@ def check_threshold(name: str, value) -> float:
     return float(value)
 
 
-_CHECKS = {"threshold": check_threshold, "delta": engine.probability,
-           "tau": engine.probability, "segmentation": check_segmentation,
+_CHECKS = {"threshold": check_threshold, "delta": probability,
+           "tau": probability, "segmentation": check_segmentation,
            "background": postprocess.check_fill}
-
-
-def segmentation_function(segmentation="slic"):
-    """alibi's segmentation as a function ``image -> int (H, W)`` with labels ``0..K-1``
-    (what alibi expects: labels 1..K would leave one superpixel never hidden)."""
-    check_segmentation("segmentation", segmentation)
-    if callable(segmentation):
-        algorithm = segmentation
-    else:
-        from skimage import segmentation as skseg
-        algorithm = functools.partial(getattr(skseg, segmentation),
-                                      **ALIBI_SEGMENTATION[segmentation])
-
-    def segment(image):
-        return relabel(algorithm(image), image.shape[:2])
-    return segment
 
 
 @dataclasses.dataclass(eq=False)
@@ -154,13 +138,13 @@ def _explain(model, image, target, *, threshold, delta, tau, segmentation, backg
     from alibi.explainers import AnchorImage
 
     def predictor(batch):
-        probs = engine.scores(model, batch, score="probability", batch_size=batch_size)
+        probs = primitives.scores(model, batch, score="probability", batch_size=batch_size)
         return np.argmax(probs, axis=1)
 
     state = np.random.get_state()         # alibi seeds numpy's global generator
     try:
         explainer = AnchorImage(predictor, image.shape, segmentation_fn=segmentation_function(
-            segmentation), images_background=backgrounds, seed=seed)
+            segmentation, ALIBI_SEGMENTATION), images_background=backgrounds, seed=seed)
         raw = explainer.explain(image, threshold=threshold, delta=delta, tau=tau)
     finally:
         np.random.set_state(state)
@@ -176,7 +160,7 @@ def _explain(model, image, target, *, threshold, delta, tau, segmentation, backg
         backgrounds=backgrounds, raw=raw)
 
 
-@engine.attribution(sources=_SOURCES, checks=_CHECKS, register=False, decision_only=True)
+@attribution(sources=_SOURCES, checks=_CHECKS, register=False, decision_only=True)
 def anchor_explanations(model, images, targets, *, threshold=0.95, delta=0.1, tau=0.15,
                         segmentation="slic", background="mean", seed=0, batch_size=64):
     """The anchor of each image for the model's decision: a list of :class:`AnchorResult`
@@ -208,8 +192,7 @@ def anchor_explanation(model, image, target=None, **params) -> AnchorResult:
                                **params)[0]
 
 
-@engine.attribution(sources=_SOURCES, checks=_CHECKS, decision_only=True,
-                    fast={"threshold": 0.9})
+@attribution(sources=_SOURCES, checks=_CHECKS, decision_only=True)
 def anchors(model, images, targets, *, threshold=0.95, delta=0.1, tau=0.15,
             segmentation="slic", background="mean", seed=0, batch_size=64):
     """Anchor maps (N, H, W), float32: 1 on each image's anchor, 0 elsewhere (an empty
@@ -219,5 +202,5 @@ def anchors(model, images, targets, *, threshold=0.95, delta=0.1, tau=0.15,
         segmentation=segmentation, background=background, seed=seed, batch_size=batch_size)])
 
 
-__all__ = ["ALIBI_SEGMENTATION", "AnchorResult", "SEGMENTATIONS", "anchor_explanation",
-           "anchor_explanations", "anchors", "check_threshold", "segmentation_function"]
+__all__ = ["ALIBI_SEGMENTATION", "AnchorResult", "anchor_explanation", "anchor_explanations",
+           "anchors", "check_threshold"]

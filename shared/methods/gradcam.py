@@ -20,12 +20,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import engine, postprocess
+from . import postprocess, primitives
+from .graph import network
+from .registry import attribution
 
 _SOURCES = {
     "layer": "the last convolutional feature map, as in Selvaraju et al. 2017",
     "upsample": "bilinear resizing to the input, as in Selvaraju et al. 2017",
-    "batch_size": "speed only (results do not depend on it)",
 }
 
 
@@ -44,25 +45,25 @@ def _finish(maps, images, upsample: bool):
     return postprocess.upsample(maps, images.shape[1:3]) if upsample else maps
 
 
-@engine.attribution(sources=_SOURCES)
+@attribution(sources=_SOURCES)
 def gradcam(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     """Grad-CAM maps (N, H, W) of the target logits at ``layer`` (None: the last
     convolutional feature map); (N, h, w) with ``upsample=False``."""
-    maps = engine.layer_gradients(model, images, targets, layer, batch_size=batch_size,
-                                  combine=gradcam_rule)
+    maps = primitives.layer_gradients(model, images, targets, layer, batch_size=batch_size,
+                                      combine=gradcam_rule)
     return _finish(maps, images, upsample)
 
 
-@engine.attribution(sources=_SOURCES)
+@attribution(sources=_SOURCES)
 def hirescam(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     """HiResCAM maps (N, H, W) of the target logits at ``layer`` (None: the last
     convolutional feature map); (N, h, w) with ``upsample=False``."""
-    maps = engine.layer_gradients(model, images, targets, layer, batch_size=batch_size,
-                                  combine=hirescam_rule)
+    maps = primitives.layer_gradients(model, images, targets, layer, batch_size=batch_size,
+                                      combine=hirescam_rule)
     return _finish(maps, images, upsample)
 
 
-@engine.attribution(sources=_SOURCES, register=False)
+@attribution(sources=_SOURCES, register=False)
 def cam(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     """CAM maps ``sum_k w_k^c A^k`` (N, H, W), read from the classifier's weights.
 
@@ -71,8 +72,8 @@ def cam(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     a ``ValueError`` that says so: use :func:`gradcam`, which needs no such head. Not
     rectified, so the map sums over positions to ``Z * (y_c - b_c)``.
     """
-    dense = engine.network(model).cam_head(layer)
+    dense = network(model).cam_head(layer)
     kernel = keras.ops.convert_to_numpy(dense.kernel)               # (K, classes)
-    acts = engine.activations(model, images, layer, batch_size=batch_size)
+    acts = primitives.activations(model, images, layer, batch_size=batch_size)
     maps = np.einsum("nhwk,kn->nhw", acts, kernel[:, targets]).astype(np.float32)
     return _finish(maps, images, upsample)

@@ -18,9 +18,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import engine
+from . import primitives
 from .gradcam import gradcam
+from .graph import network
 from .postprocess import reduce_channels
+from .registry import attribution
 
 RELU_BACKWARD_RULES = {
     "gradient": lambda x, g: x > 0,
@@ -79,36 +81,31 @@ def guided_model(model, rule: str = "guided"):
     that names them: never a plain gradient under another name. ``replaced_relus`` on
     the result says how many ReLUs were replaced.
     """
-    return engine.network(model).relu_replaced(RELUS[_rule(rule)])
+    return network(model).relu_replaced(RELUS[_rule(rule)])
 
 
-_BATCH = "speed only (results do not depend on it beyond float rounding)"
-
-
-@engine.attribution(register=False, sources={"rule": "guided (Springenberg et al. 2015)",
-                                              "batch_size": _BATCH},
-                    checks={"rule": lambda name, value: _rule(value)})
+@attribution(register=False, sources={"rule": "guided (Springenberg et al. 2015)"},
+             checks={"rule": lambda name, value: _rule(value)})
 def guided_gradients(model, images, targets, *, rule="guided", batch_size=32):
     """Raw gradients of the target logits with every ReLU using the backward ``rule``,
     (N, H, W, 3): guided backpropagation by default, ``"deconvnet"`` for Zeiler and
     Fergus' rule."""
-    return engine.gradients(model, images, targets, batch_size=batch_size, relu=RELUS[rule])
+    return primitives.gradients(model, images, targets, batch_size=batch_size,
+                                relu=RELUS[rule])
 
 
-@engine.attribution(sources={"reduce": "the saliency map's reduction, for a like-for-like "
-                                       "comparison (Simonyan et al. 2014)",
-                             "batch_size": _BATCH})
+@attribution(sources={"reduce": "the saliency map's reduction, for a like-for-like "
+                                "comparison (Simonyan et al. 2014)"})
 def guided_backprop(model, images, targets, *, reduce="max_abs", batch_size=32):
     """Guided-backpropagation maps (N, H, W): the guided gradient reduced over the colour
     channels like :func:`shared.methods.saliency`."""
-    grads = engine.gradients(model, images, targets, batch_size=batch_size,
-                             relu=RELUS["guided"])
+    grads = primitives.gradients(model, images, targets, batch_size=batch_size,
+                                 relu=RELUS["guided"])
     return reduce_channels(grads, reduce)
 
 
-@engine.attribution(sources={"layer": "the last convolutional feature map, as in "
-                                      "Selvaraju et al. 2017",
-                             "batch_size": _BATCH})
+@attribution(sources={"layer": "the last convolutional feature map, as in "
+                               "Selvaraju et al. 2017"})
 def guided_gradcam(model, images, targets, *, layer=None, batch_size=32):
     """Guided Grad-CAM (N, H, W): the guided-backprop map times the upsampled Grad-CAM."""
     cam = gradcam.unchecked(model, images, targets, layer=layer, upsample=True,

@@ -16,53 +16,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import engine
-
-_BATCH = "speed only (results do not depend on it beyond float rounding)"
-
-
-def _baseline(baseline, images: np.ndarray) -> np.ndarray:
-    """The baseline broadcast to the images: ``None`` is black (zeros)."""
-    if baseline is None:
-        return np.zeros_like(images)
-    base = np.asarray(baseline, np.float32)
-    try:
-        base = np.broadcast_to(base, images.shape)
-    except ValueError:
-        raise ValueError(f"baseline of shape {base.shape} does not broadcast to the images' "
-                         f"shape {images.shape}") from None
-    if not np.isfinite(base).all() or base.min() < 0 or base.max() > 1:
-        raise ValueError("baseline values must be finite and in [0, 1], like the images")
-    return base
-
+from . import primitives
+from .postprocess import substitute
+from .registry import attribution
 
 _IG = {
     "steps": "our measurement: completeness within a few % at 32 steps on this model "
              "(Sundararajan et al. 2017 report 20 to 300 steps)",
     "baseline": "black (zeros), the paper's choice for images",
-    "batch_size": _BATCH,
 }
 
 
-@engine.attribution(register=False, sources=_IG, fast={"steps": 4})
+@attribution(register=False, sources=_IG)
 def ig_attributions(model, images, targets, *, steps=32, baseline=None, batch_size=32):
     """Integrated Gradients per pixel and channel, (N, H, W, 3).
 
     The path integral is a Riemann sum at the ``steps`` midpoints ``a = (k + 1/2) / steps``;
-    all (image, step) pairs are batched together. ``baseline``: ``None`` (black) or an
-    array in [0, 1] that broadcasts to the images.
+    all (image, step) pairs are batched together. ``baseline``: ``None`` (black) or
+    what :func:`shared.methods.substitute` accepts (an array in [0, 1] that broadcasts to
+    the images, a grey level or a named fill).
     """
-    base = _baseline(baseline, images)
+    base = substitute(images, "black" if baseline is None else baseline, name="baseline")
     alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
     delta = images - base
 
     def path(image, step):
         return base[image] + alphas[step, None, None, None] * delta[image]
 
-    return delta * engine.mean_input_gradients(model, targets, path, steps, batch_size=batch_size)
+    return delta * primitives.mean_input_gradients(model, targets, path, steps,
+                                                   batch_size=batch_size)
 
 
-@engine.attribution(sources=_IG, fast={"steps": 4})
+@attribution(sources=_IG)
 def integrated_gradients(model, images, targets, *, steps=32, baseline=None, batch_size=32):
     """Integrated Gradients maps (N, H, W): attributions summed over the colour channels
     (signed, so the map of an image still sums to ``y_c(x) - y_c(x')``)."""
@@ -83,13 +68,11 @@ def _references(baseline, images: np.ndarray):
     return refs
 
 
-@engine.attribution(
+@attribution(
     sources={"n_samples": "shap's GradientExplainer default (nsamples=200)",
              "baseline": "uniform noise, one of the baseline distributions of Sturmfels et "
                          "al. 2020; pass data images for Erion et al.'s version",
-             "seed": "any: sample s of image i depends only on (seed, i, s)",
-             "batch_size": _BATCH},
-    fast={"n_samples": 8})
+             "seed": "any: sample s of image i depends only on (seed, i, s)"})
 def expected_gradients(model, images, targets, *, n_samples=200, baseline=None, seed=0,
                        batch_size=32):
     """Expected Gradients maps (N, H, W), summed over the colour channels (signed).
@@ -111,6 +94,6 @@ def expected_gradients(model, images, targets, *, n_samples=200, baseline=None, 
         delta = images[image] - np.stack(refs_)
         return images[image] - (1 - np.array(alphas)[:, None, None, None]) * delta, delta
 
-    grads = engine.mean_input_gradients(model, targets, inputs_and_weights, n_samples,
-                                        batch_size=batch_size)
+    grads = primitives.mean_input_gradients(model, targets, inputs_and_weights, n_samples,
+                                            batch_size=batch_size)
     return grads.sum(axis=-1)

@@ -12,10 +12,10 @@ Everything but the construction of the perturbed images is the ``lime`` package
 feature selection and ridge regression). The perturbed images are built by
 :class:`_Explainer`, a subclass that replaces ``data_labels`` (a Python loop over the
 samples that copies the image once per sample, behind a progress bar that cannot be
-turned off) by whole batches built with one ``np.where``, sent to the model through
-:func:`shared.methods.scores`. It draws the same binary vectors from the same random
-state, so with the same ``seed`` it gives the same explanation as the unmodified package
-(``tools/benchmark_lime.py`` checks this).
+turned off, scored 10 at a time by default) by whole batches built with one
+``np.where``, sent to the model through :func:`shared.methods.scores`. It draws the same
+binary vectors from the same random state, so with the same ``seed`` it gives the same
+explanation as the unmodified package (``python -m tools.benchmark lime`` checks this).
 
 What hidden superpixels become (``fill``):
 
@@ -33,17 +33,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
 
 import numpy as np
 
-from . import engine, postprocess
-from .superpixels import SEGMENTATIONS, check_segmentation, grid_segmentation, relabel
+from . import postprocess, primitives
+from .inputs import check_images
+from .parameters import PARAMETERS, optional, positive_number
+from .primitives import resolve_targets
+from .registry import attribution
+from .superpixels import check_segmentation, segmentation_function
 
 LIME_QUICKSHIFT = dict(kernel_size=4, max_dist=200, ratio=0.2)
 """lime's own quickshift parameters (``LimeImageExplainer.explain_instance``, used when no
 ``segmentation_fn`` is given); scikit-image's defaults are ``kernel_size=5, max_dist=10,
-ratio=1.0``."""
+ratio=1.0``. lime passes its ``random_seed`` to quickshift too, which scikit-image 0.22 no
+longer takes (it is called ``rng``) and lime silently drops: here ``seed`` reaches it."""
 
 SEGMENTATION_PARAMETERS = {
     "quickshift": LIME_QUICKSHIFT,
@@ -64,53 +68,17 @@ _SOURCES = {
     "score": "Ribeiro et al. 2016: the local model fits the classifier's probability "
              "(lime's classifier_fn returns probabilities)",
     "seed": "any: lime's random_state and quickshift's rng are both set from it",
-    "batch_size": "speed only (lime's default batch_size=10 is slow; results do not "
-                  "depend on it beyond float rounding)",
 }
 
-
-# --------------------------------------------------------------------------------------
-# Checks
-# --------------------------------------------------------------------------------------
-
-def check_fill(name: str, value):
-    """``None`` (lime's default: each superpixel's own mean colour) or a fill that
-    :func:`shared.methods.substitute` accepts."""
-    return None if value is None else postprocess.check_fill(name, value)
-
-
-# --------------------------------------------------------------------------------------
-# Segmentation
-# --------------------------------------------------------------------------------------
-
-def segmentation_function(segmentation="quickshift", seed: int = 0) -> Callable:
-    """The segmentation as a function ``image (H, W, 3) in [0, 1] -> int (H, W)`` with
-    labels ``0..K-1``: a ``lime.wrappers.scikit_image.SegmentationAlgorithm`` with the
-    parameters of :data:`SEGMENTATION_PARAMETERS` (quickshift's tie-breaking ``rng`` set to
-    ``seed``: lime itself passes ``random_seed``, which scikit-image 0.22 no longer takes,
-    and lime silently drops it), or a function of yours. Images must be in [0, 1]: a
-    0-255 float image gives quickshift hundreds of superpixels."""
-    check_segmentation("segmentation", segmentation)
-    seed = engine.non_negative_int("seed", seed)
-    if callable(segmentation):
-        algorithm = segmentation
-    else:
-        from lime.wrappers.scikit_image import SegmentationAlgorithm
-        params = dict(SEGMENTATION_PARAMETERS[segmentation])
-        if segmentation == "quickshift":
-            params["rng"] = seed
-        algorithm = SegmentationAlgorithm(segmentation, **params)
-
-    def segment(image):
-        return relabel(algorithm(image), image.shape[:2])
-    segment.algorithm = algorithm
-    return segment
+_CHECKS = {"segmentation": check_segmentation, "kernel_width": positive_number,
+           "fill": optional(postprocess.check_fill)}
+"""``fill=None`` is lime's default: each superpixel's own mean colour."""
 
 
 def segment(image, segmentation="quickshift", seed: int = 0) -> np.ndarray:
     """Superpixels of one image (H, W, 3) in [0, 1]: int (H, W), labels ``0..K-1``."""
-    image = engine.check_images(np.asarray(image)[None])[0]
-    return segmentation_function(segmentation, seed)(image)
+    image = check_images(np.asarray(image)[None])[0]
+    return segmentation_function(segmentation, SEGMENTATION_PARAMETERS, seed)(image)
 
 
 # --------------------------------------------------------------------------------------
@@ -196,7 +164,7 @@ def _explain(model, image, target: int, *, n_samples, segmentation, kernel_width
     labels_seen = []
 
     def classifier_fn(batch):
-        out = engine.scores(model, batch, score=score, batch_size=batch_size)
+        out = primitives.scores(model, batch, score=score, batch_size=batch_size)
         if not labels_seen:
             labels_seen.append(out[0, target])
         return out
@@ -204,7 +172,8 @@ def _explain(model, image, target: int, *, n_samples, segmentation, kernel_width
     raw = explainer.explain_instance(
         image, classifier_fn, labels=(int(target),), hide_color=None, top_labels=None,
         num_samples=n_samples, batch_size=batch_size,
-        segmentation_fn=segmentation_function(segmentation, seed), random_seed=seed)
+        segmentation_fn=segmentation_function(segmentation, SEGMENTATION_PARAMETERS, seed),
+        random_seed=seed)
     segments = raw.segments
     weights = np.zeros(int(segments.max()) + 1)
     for feature, weight in raw.local_exp[int(target)]:
@@ -220,24 +189,7 @@ def _hidden(images, fill):
     return None if fill is None else postprocess.substitute(images, fill)
 
 
-# The registry's tests (tests/test_methods.py, test_engine.py) run every method with its
-# ``fast`` parameters on 32 x 32 noise images and models that answer to one planted
-# region. Three of LIME's defaults do not fit that setting, for reasons that are findings,
-# not defects (tests/test_methods_lime_anchors.py shows the last two):
-# * segmentation: lime's quickshift (max_dist=200) makes 1-3 superpixels of a 32 px noise
-#   image, and SLIC's or Felzenszwalb's superpixels are as large as the region and stick
-#   out of it; 4 x 4 squares are smaller than the region, so the top one lies inside;
-# * fill: a superpixel's own mean colour keeps the sum of its pixels, so hiding it barely
-#   changes a model that is linear in the pixels (the region model is): black hides it;
-# * score: every class's logit grows with the region, but a softmax probability is
-#   relative, and four of the region model's six classes *lose* probability when the
-#   region brightens (a correct, negative LIME weight); the logit responds as the test
-#   assumes, and is the same for every construction (a sigmoid model's probabilities
-#   are not the softmax model's).
-@engine.attribution(sources=_SOURCES, checks={
-    "segmentation": check_segmentation, "kernel_width": engine.positive_number, "fill": check_fill},
-    fast={"n_samples": 100, "segmentation": grid_segmentation(4), "fill": "black",
-          "score": "logit"})
+@attribution(sources=_SOURCES, checks=_CHECKS)
 def lime(model, images, targets, *, n_samples=1000, segmentation="quickshift",
          kernel_width=0.25, fill=None, score="probability", seed=0, batch_size=64):
     """LIME maps (N, H, W): each superpixel's weight in the local linear model of the
@@ -267,10 +219,9 @@ def lime_explanation(model, image, target=None, *, n_samples=1000, segmentation=
                          + (" (a batch? use lime() or pass images[i])" if image.ndim == 4 else ""))
     values = dict(n_samples=n_samples, segmentation=segmentation, kernel_width=kernel_width,
                   fill=fill, score=score, seed=seed, batch_size=batch_size)
-    checks = {**engine.PARAMETERS, "segmentation": check_segmentation,
-              "kernel_width": engine.positive_number, "fill": check_fill}
+    checks = {**PARAMETERS, **_CHECKS}
     values = {k: checks[k](k, v) for k, v in values.items()}
-    images = engine.check_images(image[None], model)
-    t = int(engine.resolve_targets(model, images, None if target is None else [target])[0])
+    images = check_images(image[None], model)
+    t = int(resolve_targets(model, images, None if target is None else [target])[0])
     hidden = _hidden(images, values.pop("fill"))
     return _explain(model, images[0], t, hidden=None if hidden is None else hidden[0], **values)

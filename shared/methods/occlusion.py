@@ -17,16 +17,18 @@ pixels that no square covers: it is refused. So every pixel is covered by at lea
 square, and a pixel's value is exactly 0 when every square covering it leaves the score
 unchanged (for instance when the model does not see that part of the image).
 
-The model is called only through :func:`engine.scores`, ``batch_size`` images at a
-time: ``positions + 1`` forward passes per image (the unoccluded image goes through the
-same stream of batches as its occluded copies).
+The model is called only through :func:`shared.methods.scores`, ``batch_size`` images
+at a time: ``positions + 1`` forward passes per image (the unoccluded image goes through
+the same stream of batches as its occluded copies).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import engine, postprocess
+from . import postprocess, primitives
+from .parameters import positive_int
+from .registry import attribution
 
 _TUTORIAL = ("the PyTorch/Captum occlusion tutorial 'Model understanding with Captum' "
              "(pytorch/tutorials, beginner_source/introyt/captumyt.py) on 224 px images: ")
@@ -37,7 +39,6 @@ SOURCES = {
     "fill": "Zeiler & Fergus 2014 cover the image with a grey square (grey = 0.5, the "
             "zero of the network's [-1, 1] input)",
     "score": "Zeiler & Fergus 2014, Fig. 7: the probability of the correct class",
-    "batch_size": "speed only (results do not depend on it beyond float rounding)",
 }
 
 
@@ -48,7 +49,7 @@ def pair(name: str, value) -> tuple[int, int]:
         raise ValueError(f"{name} must be a positive int or a pair (rows, columns) of them, "
                          f"got {value!r}")
     try:
-        return tuple(engine.positive_int(name, v) for v in values)
+        return tuple(positive_int(name, v) for v in values)
     except ValueError:
         raise ValueError(f"{name} must be a positive int or a pair (rows, columns) of them, "
                          f"got {value!r}") from None
@@ -72,8 +73,8 @@ def _coverage(starts: np.ndarray, patch: int, size: int) -> np.ndarray:
     return ((pixels >= starts[:, None]) & (pixels < starts[:, None] + patch)).astype(np.float64)
 
 
-@engine.attribution(sources=SOURCES, checks={"patch": pair, "stride": pair, "fill": postprocess.check_fill},
-                    fast={"patch": 4, "stride": 2, "fill": "black", "score": "logit"})
+@attribution(sources=SOURCES,
+             checks={"patch": pair, "stride": pair, "fill": postprocess.check_fill})
 def occlusion(model, images, targets, *, patch=15, stride=8, fill="grey", score="probability",
               batch_size=64):
     """Occlusion maps (N, H, W): the mean drop of the target score over the squares that
@@ -87,11 +88,6 @@ def occlusion(model, images, targets, *, patch=15, stride=8, fill="grey", score=
             (for instance the same scene rendered without its lesions). With the images
             themselves as ``fill``, nothing changes and the map is exactly 0.
         score: ``"probability"`` (Zeiler & Fergus) or ``"logit"``.
-
-    The fast parameters used by the registry tests (``fill="black"``, ``score="logit"``)
-    make the toy model's response monotone: there every class logit grows with the
-    pixels of one region, while a class probability (a competition between classes) or a
-    grey fill on uniform noise can move either way.
     """
     n, height, width = images.shape[:3]
     (ph, pw), (sh, sw) = patch, stride
@@ -116,8 +112,8 @@ def occlusion(model, images, targets, *, patch=15, stride=8, fill="grey", score=
         for j in np.flatnonzero(k):
             y, x = grid[k[j] - 1]
             batch[j, y:y + ph, x:x + pw] = substitutes[image[j], y:y + ph, x:x + pw]
-        out[stream] = engine.scores(model, batch, targets[image], score=score,
-                                    batch_size=batch_size)
+        out[stream] = primitives.scores(model, batch, targets[image], score=score,
+                                        batch_size=batch_size)
 
     out = out.reshape(n, per_image)
     drops = (out[:, :1] - out[:, 1:]).astype(np.float64).reshape(n, len(rows), len(cols))

@@ -58,12 +58,13 @@ BLUR_SIGMA = 10.0
 """Standard deviation (px) of the ``blur`` fill: Fong & Vedaldi's largest blur (sigma 10)."""
 
 
-def substitute(images, fill) -> np.ndarray:
+def substitute(images, fill, name: str = "fill") -> np.ndarray:
     """What each image's hidden pixels become, (N, H, W, 3) float32 in [0, 1].
 
     ``fill``: a name in :data:`FILLS`, a number in [0, 1] (a constant grey level), or
     an array of substitute images that broadcasts to the images (for instance the same
-    scene rendered without its lesions: the skin as it would be).
+    scene rendered without its lesions: the skin as it would be). ``name``: the
+    parameter named in error messages (Integrated Gradients' ``baseline`` is one too).
     """
     images = np.asarray(images, np.float32)
     if isinstance(fill, str):
@@ -77,16 +78,16 @@ def substitute(images, fill) -> np.ndarray:
             from scipy import ndimage
             return ndimage.gaussian_filter(images, sigma=(0, BLUR_SIGMA, BLUR_SIGMA, 0),
                                            mode="nearest").astype(np.float32)
-        raise ValueError(f"fill must be one of {list(FILLS)}, a number in [0, 1] or an array "
-                         f"of substitute images, got {fill!r}")
+        raise ValueError(f"{name} must be one of {list(FILLS)}, a number in [0, 1] or an "
+                         f"array of substitute images, got {fill!r}")
     value = np.asarray(fill, np.float32)
     try:
         out = np.broadcast_to(value, images.shape).astype(np.float32)
     except ValueError:
-        raise ValueError(f"fill of shape {value.shape} does not broadcast to the images' shape "
-                         f"{images.shape}") from None
+        raise ValueError(f"{name} of shape {value.shape} does not broadcast to the images' "
+                         f"shape {images.shape}") from None
     if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
-        raise ValueError("fill values must be finite and in [0, 1], like the images")
+        raise ValueError(f"{name} values must be finite and in [0, 1], like the images")
     return out
 
 

@@ -21,7 +21,8 @@ what :func:`postprocess.substitute` gives.
 Mask ``i`` is drawn from ``np.random.default_rng([seed, i])`` alone: every image of a call
 sees the same ``n_samples`` masks, and the map does not depend on the batching. Masks are
 made ``batch_size`` at a time (4000 masks at 224 px would take 800 MB), and the model is
-called only through :func:`engine.scores`: ``n_samples`` forward passes per image.
+called only through :func:`shared.methods.scores`: ``n_samples`` forward passes per
+image.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ import math
 
 import numpy as np
 
-from . import engine, postprocess
+from . import postprocess, primitives
+from .parameters import positive_int, probability
+from .registry import attribution
 
 _XPLIQUE = "xplique's Rise (deel-ai/xplique, xplique/attributions/rise.py) default "
 SOURCES = {
@@ -43,7 +46,6 @@ SOURCES = {
     "score": "Petsiuk et al. 2018 explain the class probability (the authors' code "
              "appends a softmax to the model)",
     "seed": "any: mask i depends only on (seed, i)",
-    "batch_size": "speed only (results do not depend on it beyond float rounding)",
 }
 
 
@@ -99,10 +101,8 @@ class MaskSampler:
         return np.clip(m, 0.0, 1.0, out=m)
 
 
-@engine.attribution(sources=SOURCES,
-                    checks={"cell": engine.positive_int, "p_keep": engine.probability,
-                            "fill": postprocess.check_fill},
-                    fast={"n_samples": 2000, "p_keep": 0.9, "score": "logit"})
+@attribution(sources=SOURCES,
+             checks={"cell": positive_int, "p_keep": probability, "fill": postprocess.check_fill})
 def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="black",
          score="probability", seed=0, batch_size=64):
     """RISE maps (N, H, W): ``sum_i s_i M_i / (N p)`` over ``n_samples`` random masks.
@@ -116,14 +116,6 @@ def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="bl
             in :data:`postprocess.FILLS`, a grey level or an array of substitute images.
         score: ``"probability"`` (the paper) or ``"logit"``.
         seed: mask ``i`` is drawn from ``default_rng([seed, i])``.
-
-    The fast parameters of the registry tests are chosen for their toy model, where every
-    class logit grows with the pixels of one region: ``score="logit"``, because a class
-    probability (a competition between classes) can fall when the region is kept;
-    ``p_keep=0.9``, because two of its classes have a bias of -1, so at ``p_keep=0.5``
-    their masked logits, and so their maps, are negative everywhere (though highest in
-    the region); and 2000 masks, because at ``p_keep=0.9`` few pixels are hidden per mask
-    and the estimate converges more slowly.
     """
     n, height, width = images.shape[:3]
     if cell > min(height, width):
@@ -143,8 +135,8 @@ def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="bl
                 np.multiply(masks, delta[i, ..., c], out=batch[..., c])
                 if blend[i]:
                     batch[..., c] += base[i, ..., c]
-            s = engine.scores(model, batch, np.full(len(masks), targets[i]), score=score,
-                              batch_size=batch_size)
+            s = primitives.scores(model, batch, np.full(len(masks), targets[i]), score=score,
+                                  batch_size=batch_size)
             totals[i] += s.astype(np.float32) @ flat
     maps = totals / (n_samples * p_keep)
     return maps.reshape(n, height, width).astype(np.float32)

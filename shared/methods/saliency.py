@@ -13,24 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import engine
+from . import primitives
 from .postprocess import reduce_channels
+from .registry import attribution
 
 _REDUCE = "Simonyan et al. 2014: the largest absolute value over the colour channels"
-_BATCH = "speed only (results do not depend on it beyond float rounding)"
 
 
-@engine.attribution(register=False, sources={"batch_size": _BATCH})
+@attribution(register=False)
 def input_gradients(model, images, targets, *, batch_size=32):
     """Raw gradients d y_c / d x of the target logits, float32 (N, H, W, 3)."""
-    return engine.gradients(model, images, targets, batch_size=batch_size)
+    return primitives.gradients(model, images, targets, batch_size=batch_size)
 
 
-@engine.attribution(sources={"reduce": _REDUCE, "batch_size": _BATCH})
+@attribution(sources={"reduce": _REDUCE})
 def saliency(model, images, targets, *, reduce="max_abs", batch_size=32):
     """Saliency maps (N, H, W): the input gradient of the target logit, reduced over
     the colour channels by ``reduce`` (see :data:`shared.methods.REDUCTIONS`)."""
-    grads = engine.gradients(model, images, targets, batch_size=batch_size)
+    grads = primitives.gradients(model, images, targets, batch_size=batch_size)
     return reduce_channels(grads, reduce)
 
 
@@ -38,11 +38,10 @@ _SMOOTH = {
     "n_samples": "Smilkov et al. 2017: little changes beyond about 50 samples",
     "noise": "Smilkov et al. 2017: 10-20 % of the input range; 0.15 is the middle",
     "seed": "any: the noise of sample s of image i depends only on (seed, i, s)",
-    "batch_size": _BATCH,
 }
 
 
-@engine.attribution(register=False, sources=_SMOOTH, fast={"n_samples": 4})
+@attribution(register=False, sources=_SMOOTH)
 def smooth_gradients(model, images, targets, *, n_samples=50, noise=0.15, seed=0,
                      batch_size=32):
     """SmoothGrad's mean gradient over ``n_samples`` noisy copies, (N, H, W, 3).
@@ -58,10 +57,11 @@ def smooth_gradients(model, images, targets, *, n_samples=50, noise=0.15, seed=0
                for i, s in zip(image, sample)]
         return images[image] + sigma * np.stack(eps)
 
-    return engine.mean_input_gradients(model, targets, noisy, n_samples, batch_size=batch_size)
+    return primitives.mean_input_gradients(model, targets, noisy, n_samples,
+                                           batch_size=batch_size)
 
 
-@engine.attribution(sources={**_SMOOTH, "reduce": _REDUCE}, fast={"n_samples": 4})
+@attribution(sources={**_SMOOTH, "reduce": _REDUCE})
 def smoothgrad(model, images, targets, *, n_samples=50, noise=0.15, seed=0,
                reduce="max_abs", batch_size=32):
     """SmoothGrad maps (N, H, W): the mean noisy gradient, reduced over channels."""

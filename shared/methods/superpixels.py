@@ -3,14 +3,18 @@
 Both explain an image in terms of superpixels, groups of neighbouring pixels of similar
 colour found by an over-segmentation algorithm of scikit-image. Each method keeps the
 parameters of its own library (:mod:`shared.methods.lime`, :mod:`shared.methods.anchors`);
-the names, the checks and the labelling convention live here once.
+the names, the checks, the labelling convention and the construction of the segmentation
+function live here once.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 
-from . import engine
+from .parameters import non_negative_int, positive_int
 
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
 """The scikit-image algorithms both libraries use (``skimage.segmentation``)."""
@@ -35,13 +39,40 @@ def relabel(labels, shape) -> np.ndarray:
     return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
 
 
+def segmentation_function(segmentation, parameters: dict, seed: int | None = None) -> Callable:
+    """The segmentation as a function ``image (H, W, 3) in [0, 1] -> int (H, W)`` with
+    labels ``0..K-1`` (see :func:`relabel`).
+
+    ``segmentation``: a name in :data:`SEGMENTATIONS`, run as scikit-image's algorithm with
+    ``parameters[segmentation]`` on top of its defaults (each library's own table), or a
+    function of yours. ``seed``: quickshift's tie-breaking ``rng`` (``None`` leaves
+    scikit-image's default). Images must be in [0, 1]: a 0-255 float image gives
+    quickshift hundreds of superpixels. ``segment.algorithm`` is the function run.
+    """
+    check_segmentation("segmentation", segmentation)
+    seed = None if seed is None else non_negative_int("seed", seed)
+    if callable(segmentation):
+        algorithm = segmentation
+    else:
+        from skimage import segmentation as skseg
+        params = dict(parameters[segmentation])
+        if seed is not None and segmentation == "quickshift":
+            params["rng"] = seed
+        algorithm = functools.partial(getattr(skseg, segmentation), **params)
+
+    def segment(image):
+        return relabel(algorithm(image), image.shape[:2])
+    segment.algorithm = algorithm
+    return segment
+
+
 class grid_segmentation:
     """Square superpixels of ``cell`` x ``cell`` pixels, numbered in raster order: a
     segmentation that follows no edge (the squares of occlusion), for models and images
-    where colour edges mean nothing, as the tests' noise images."""
+    where colour edges mean nothing (noise images, for instance)."""
 
     def __init__(self, cell: int = 4):
-        self.cell = engine.positive_int("cell", cell)
+        self.cell = positive_int("cell", cell)
 
     def __call__(self, image) -> np.ndarray:
         h, w = np.shape(image)[:2]
