@@ -1,6 +1,7 @@
 # Two commands set up and use a fresh machine (Python 3.11):
 #   make book   build the HTML book into _build/html
 #   make test   run every test (unit tests, notebooks under nbval, the built site)
+# and one is for whoever changes the package: `make check`, the unit tests on toy models.
 # Both create the project-local virtual environment .venv when it is missing or when
 # requirements.txt / pyproject.toml changed, and do nothing extra otherwise.
 
@@ -17,7 +18,7 @@ CHROMIUM ?= chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test colab chromium screenshots execute sync benchmark train clean
+.PHONY: book check test colab chromium screenshots execute sync benchmark train clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,15 +32,22 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-## Every test: unit tests, each chapter executed under nbval, and the built site
-## (also in headless Chromium: screenshots of every page land in _build/screenshots/).
+## The unit tests on toy models: minutes, for every change to the package.
+check: $(STAMP)
+	$(PY) -m pytest tests -m "not book"
+
+## Every test: the unit tests, the tests on the shared checkpoint, the built site (also in
+## headless Chromium: screenshots of every page land in _build/screenshots/), then each
+## chapter executed once under nbval on another CPU's code paths (tools/other_cpu.py), so
+## that every stored output is checked against what a reader's machine prints.
 test: $(STAMP) chromium
-	$(PY) -m pytest
+	$(PY) -m pytest tests
+	$(PY) -m tools.other_cpu pytest book/chapters
 
 ## Every chapter executed as on Colab: a fresh environment with numpy 2 and no pins, the
 ## package installed by each chapter's own setup cell (`make test` runs two chapters).
 colab: $(STAMP)
-	COLAB_CHAPTERS=all $(PY) -m pytest tests/test_colab.py -p no:nbval
+	COLAB_CHAPTERS=all $(PY) -m pytest tests/test_colab.py
 
 ## Install headless Chromium when it is missing (idempotent).
 chromium:

@@ -1,4 +1,11 @@
-"""Shared fixtures. The checkpoint is part of the package: tests load it, never skip."""
+"""Shared fixtures and the two test tiers.
+
+`make check` runs the unit tests on toy models (minutes); `make test` runs everything.
+A test belongs to the slower tier, marked ``book``, when it needs the shared checkpoint
+(the `shared_model` fixture), the built site (`site`), or declares the mark itself
+(training, a Colab-like environment). The checkpoint is part of the package: tests load
+it, never skip.
+"""
 
 import os
 import shutil
@@ -17,6 +24,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 _screenshots_taken = []
+
+
+BOOK_FIXTURES = {"shared_model", "site"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "book: needs the shared checkpoint, the built book or "
+                            "another environment; run by `make test`, not `make check`")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.book)
 
 
 @pytest.fixture(scope="session")

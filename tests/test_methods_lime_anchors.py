@@ -21,7 +21,7 @@ import itertools
 import numpy as np
 import pytest
 
-from shared import methods
+from shared import data, methods
 from shared.methods import primitives
 from shared.methods.anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation,
                                     anchors)
@@ -114,12 +114,23 @@ def test_quickshift_is_seeded(images):
     np.testing.assert_array_equal(segment(image, "quickshift", 5), segment(image, "quickshift", 5))
 
 
+def test_superpixels_are_cut_in_float64():
+    """A float32 image is segmented as float64: in float32, quickshift's borders move with
+    the CPU's vector code paths (on the chickenpox test image, 1 superpixel of 28)."""
+    from skimage.segmentation import quickshift
+    image = data.load_split("test", 1).images[0]
+    assert image.dtype == np.float32
+    in_float64 = quickshift(image.astype(np.float64), rng=0, **SEGMENTATION_PARAMETERS["quickshift"])
+    np.testing.assert_array_equal(segment(image, "quickshift", 0),
+                                  relabel(in_float64, image.shape[:2]))
+
+
 @pytest.mark.parametrize("name", SEGMENTATIONS)
 def test_lime_segmentation_is_limes_own(name):
     """The segmentation LIME runs is what lime's SegmentationAlgorithm gives with the same
     parameters (relabelled 0..K-1), and quickshift's cut depends on the seed."""
     from lime.wrappers.scikit_image import SegmentationAlgorithm
-    image = rand_images(1, 48, seed=3)[0]
+    image = rand_images(1, 48, seed=3)[0].astype(np.float64)
     params = dict(SEGMENTATION_PARAMETERS[name], **({"rng": 5} if name == "quickshift" else {}))
     stock = SegmentationAlgorithm(name, **params)(image)
     ours = segmentation_function(name, SEGMENTATION_PARAMETERS, seed=5)(image)

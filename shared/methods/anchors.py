@@ -42,6 +42,9 @@ background image drawn at random):
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import sys
+import threading
 
 import numpy as np
 
@@ -133,9 +136,25 @@ def _backgrounds(image: np.ndarray, background) -> np.ndarray:
     return postprocess.substitute(image[None], b)
 
 
+def _anchor_image():
+    """alibi's ``AnchorImage``, first imported on a thread of its own.
+
+    On import, alibi keeps the exception of every optional dependency it misses (ray,
+    ...), and with its traceback every frame that was on the stack: imported from inside
+    :func:`anchors`, those frames hold the model, which then lives as long as the
+    process. A new thread's stack holds nothing of the caller's.
+    """
+    if "alibi.explainers" not in sys.modules:
+        thread = threading.Thread(target=importlib.import_module, args=("alibi.explainers",))
+        thread.start()
+        thread.join()
+    from alibi.explainers import AnchorImage     # raises here if the import failed
+    return AnchorImage
+
+
 def _explain(model, image, target, *, threshold, delta, tau, segmentation, backgrounds, seed,
              batch_size) -> AnchorResult:
-    from alibi.explainers import AnchorImage
+    AnchorImage = _anchor_image()
 
     def predictor(batch):
         probs = primitives.scores(model, batch, score="probability", batch_size=batch_size)

@@ -48,6 +48,11 @@ def segmentation_function(segmentation, parameters: dict, seed: int | None = Non
     function of yours. ``seed``: quickshift's tie-breaking ``rng`` (``None`` leaves
     scikit-image's default). Images must be in [0, 1]: a 0-255 float image gives
     quickshift hundreds of superpixels. ``segment.algorithm`` is the function run.
+
+    The named algorithms segment the image in float64: in float32, scikit-image's colour
+    conversion and quickshift's densities round differently on different CPUs (numpy's
+    vector code paths), and superpixel borders move; in float64 the superpixels of the
+    book's test images are the same on every code path tried (tools/other_cpu.py).
     """
     check_segmentation("segmentation", segmentation)
     seed = None if seed is None else non_negative_int("seed", seed)
@@ -59,9 +64,10 @@ def segmentation_function(segmentation, parameters: dict, seed: int | None = Non
         if seed is not None and segmentation == "quickshift":
             params["rng"] = seed
         algorithm = functools.partial(getattr(skseg, segmentation), **params)
+    dtype = None if callable(segmentation) else np.float64
 
     def segment(image):
-        return relabel(algorithm(image), image.shape[:2])
+        return relabel(algorithm(np.asarray(image, dtype)), np.shape(image)[:2])
     segment.algorithm = algorithm
     return segment
 
