@@ -315,24 +315,24 @@ def cascading_randomization(method, model, images, targets=None, *, blocks=None,
     Args:
         method: a registered method (name or function), called with ``params``.
         blocks: the steps, top first (default: every block with weights,
-            :func:`shared.models.cascade_blocks`); step ``k`` randomizes ``blocks[:k+1]``.
-        seed: seed of the random weights (:func:`shared.models.randomized_copy`).
+            :func:`shared.randomization.cascade_blocks`); step ``k`` randomizes ``blocks[:k+1]``.
+        seed: seed of the random weights (:func:`shared.randomization.randomized_copy`).
 
     Returns:
         {block: Spearman correlation (N,) after randomizing down to that block}. The
         explained class is the trained model's (predicted, unless given) throughout.
     """
-    from shared import models
+    from shared import randomization
     from shared.methods import check_images, quiet_retracing, resolve_targets
     method = _method(method)
     images = check_images(images, model)
     targets = resolve_targets(model, images, targets)
-    blocks = models.cascade_blocks(model) if blocks is None else list(blocks)
+    blocks = randomization.cascade_blocks(model) if blocks is None else list(blocks)
     trained = method(model, images, targets, **params)
     out = {}
     with quiet_retracing():      # every copy compiles its own functions, by design
         for k, block in enumerate(blocks):
-            copy = models.randomized_copy(model, blocks[:k + 1], seed=seed)
+            copy = randomization.randomized_copy(model, blocks[:k + 1], seed=seed)
             out[block] = rank_correlation(trained, method(copy, images, targets, **params))
     return out
 
@@ -341,12 +341,12 @@ def randomization_correlation(method, model, images, targets=None, *, blocks=("l
                               seed: int = 0, **params) -> np.ndarray:
     """Spearman correlation (N,) between a method's maps on the trained model and on a
     copy whose ``blocks`` are re-initialised (default: the top layer, ``logits``)."""
-    from shared import models
+    from shared import randomization
     from shared.methods import check_images, quiet_retracing, resolve_targets
     method = _method(method)
     images = check_images(images, model)
     targets = resolve_targets(model, images, targets)
-    copy = models.randomized_copy(model, list(blocks), seed=seed)
+    copy = randomization.randomized_copy(model, list(blocks), seed=seed)
     with quiet_retracing():
         return rank_correlation(method(model, images, targets, **params),
                                 method(copy, images, targets, **params))

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from shared import methods, models
+from shared import methods, models, randomization
 from shared.methods.graph import ModelError
 from toy_models import CONSTRUCTIONS, constructions, fast_parameters, rand_images
 
@@ -216,7 +216,7 @@ def test_a_model_is_freed_after_every_method_and_predict_ran_on_it(kind):
         method(model, x, **fast_parameters(name))
     models.predict(model, x)
     methods.guided_model(model)
-    copy = models.randomized_copy(model, models.cascade_blocks(model)[:1])
+    copy = randomization.randomized_copy(model, randomization.cascade_blocks(model)[:1])
     methods.gradcam(copy, x)
     refs = [weakref.ref(model), weakref.ref(copy)]
     del model, copy

@@ -5,7 +5,6 @@ pass, the planted region and bad inputs among it, is in test_methods.py.)"""
 import numpy as np
 import pytest
 
-import keras
 
 from shared import methods, models
 from shared.models import LAST_CONV_LAYER, logits_model, predict

@@ -29,8 +29,7 @@ from shared.methods.lime import (SEGMENTATION_PARAMETERS, LimeExplanation, lime,
                                  lime_explanation, segment)
 from shared.methods.superpixels import (SEGMENTATIONS, grid_segmentation, relabel,
                                         segmentation_function)
-from toy_models import (INPUT_COLS, INPUT_ROWS, decision_model, planted, rand_images,
-                        region_mask, region_model)
+from toy_models import decision_model, planted, rand_images, region_mask, region_model
 
 INSIDE = region_mask()
 

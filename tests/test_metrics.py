@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shared import methods, metrics, models
+from shared import methods, metrics, randomization
 from toy_models import rand_images, region_mask, region_model
 
 
@@ -145,7 +145,7 @@ def test_randomizing_every_layer_drives_a_gradient_map_below_02(shared_model, te
     can stay high in either sign (measured about +-0.85 on these images), but it must
     not be the trained map (a Grad-CAM that ignored the class weights would be)."""
     x = test_images.images[::3][:3]
-    blocks = models.cascade_blocks(shared_model)
+    blocks = randomization.cascade_blocks(shared_model)
     signed = metrics.randomization_correlation("saliency", shared_model, x, blocks=blocks,
                                                reduce="signed_sum")
     ig = metrics.randomization_correlation("integrated_gradients", shared_model, x,

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from shared import data, models
+from shared import data, models, randomization
 
 
 def test_default_xception_has_keras_parameter_count():
@@ -160,19 +160,19 @@ def test_model_card_is_complete():
 
 
 def test_randomized_copy_changes_exactly_the_named_blocks(shared_model):
-    assert models.cascade_blocks(shared_model)[:3] == ["logits", "block14", "block13"]
+    assert randomization.cascade_blocks(shared_model)[:3] == ["logits", "block14", "block13"]
     before = [w.numpy().copy() for w in shared_model.weights]
-    copy = models.randomized_copy(shared_model, ["logits", "block14"], seed=0)
-    again = models.randomized_copy(shared_model, ["logits", "block14"], seed=0)
+    copy = randomization.randomized_copy(shared_model, ["logits", "block14"], seed=0)
+    again = randomization.randomized_copy(shared_model, ["logits", "block14"], seed=0)
     for w, w0 in zip(shared_model.weights, before):
         assert np.array_equal(w.numpy(), w0)                 # the original is untouched
     for a, b, c in zip(shared_model.layers, copy.layers, again.layers):
         for wa, wb, wc in zip(a.get_weights(), b.get_weights(), c.get_weights()):
             assert np.array_equal(wb, wc)                    # deterministic
             changed = not np.array_equal(wa, wb)
-            if models.block_of(a.name) in ("logits", "block14"):
+            if randomization.block_of(a.name) in ("logits", "block14"):
                 assert changed or wa.ndim == 1               # every kernel is redrawn
             else:
                 assert not changed
     with pytest.raises(ValueError, match="unknown blocks \\['block99'\\]"):
-        models.randomized_copy(shared_model, ["block99"])
+        randomization.randomized_copy(shared_model, ["block99"])

@@ -107,13 +107,13 @@ def randomization_check(model, objective, *, randomized=None, **kwargs) -> Rando
     """Adebayo et al.'s (2018) sanity check, for feature visualisation: the same
     visualisations (same seed, same settings ``kwargs`` of :func:`optimize`) on the model
     and on a copy whose weights are all re-initialised (``randomized``; default
-    ``models.randomized_copy(model, models.cascade_blocks(model))``). A rank correlation
+    ``randomization.randomized_copy(model, randomization.cascade_blocks(model))``). A rank correlation
     near 1 means the images did not change when the weights were randomized: they show
     the method (parametrization, regularizers), not what the network learned; see
     :class:`RandomizationCheck` for reading the numbers (a constant image gets 0)."""
-    from shared import models
+    from shared import randomization
     if randomized is None:
-        randomized = models.randomized_copy(model, models.cascade_blocks(model))
+        randomized = randomization.randomized_copy(model, randomization.cascade_blocks(model))
     trained = optimize(model, objective, **kwargs)
     control = optimize(randomized, objective, **kwargs)
     return RandomizationCheck(trained, control, rank_correlation(trained.images, control.images),
