@@ -2,9 +2,9 @@
 
 `make check` runs the unit tests on toy models (minutes); `make test` runs everything.
 A test belongs to the slower tier, marked ``book``, when it needs the shared checkpoint
-(the `shared_model` fixture), the built site (`site`), or declares the mark itself
-(training, a Colab-like environment). The checkpoint is part of the package: tests load
-it, never skip.
+(the `shared_model` or `checkpoint` fixtures), the built site (`site`), or declares the
+mark itself (training, a Colab-like environment). The checkpoint is part of the
+package: tests load it, never skip.
 """
 
 import os
@@ -26,7 +26,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 _screenshots_taken = []
 
 
-BOOK_FIXTURES = {"shared_model", "site"}
+BOOK_FIXTURES = {"shared_model", "checkpoint", "site"}
 
 
 def pytest_configure(config):

@@ -222,6 +222,7 @@ def test_normalize_divides_by_the_largest_magnitude_and_keeps_zero_maps():
     assert out[1].max() == 1.0 and out[1].min() == pytest.approx(-2 / 6)
 
 
+@pytest.mark.book
 def test_guided_model_follows_in_place_weight_changes(test_images):
     """The guided copy shares the model's layers: re-initialising weights in place (as
     the sanity check does) changes the guided map instead of leaving it stale."""

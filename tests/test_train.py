@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from shared import models
+
+pytestmark = pytest.mark.book      # two training runs: about a minute
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--n-per-class", "3", "--val-per-class", "1", "--test-per-class", "1", "--epochs", "1",
