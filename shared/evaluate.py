@@ -20,15 +20,19 @@ the rise when it alone is kept), which the element metrics compare maps with.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
+
+from shared import metrics
 
 RESULTS = Path(__file__).parent / "results"
 """Where the committed results live (package data)."""
@@ -50,23 +54,65 @@ UNIMPORTANT = 0.1
 """An element whose removal moves the target logit by less than this does not matter
 to the model (:func:`shared.metrics.unimportant_share`)."""
 
-METRICS = {
-    "pointing": "strict pointing game: the map's peak on a lesion (1) or not (0)",
-    "pointing_7px": "pointing game with Zhang et al.'s 15 px tolerance scaled to 224 px",
-    "energy": "share of positive attribution on the lesions",
-    "distractors": "share of positive attribution on the red distractors (lower is better)",
-    "deletion": "deletion AUC, probability (lower is better)",
-    "insertion": "insertion AUC, probability (higher is better)",
-    "randomized": "rank correlation with the map after randomizing the logits layer "
-                  "(lower is better: the map depends on the classifier)",
-    "element_rank": "rank correlation between each element's attribution and its measured "
-                    "importance (higher is better)",
-    "unimportant": "share of positive attribution on elements whose removal does not "
-                   "change the score (lower is better)",
-}
-"""What the scorecard reports, one value per image."""
 
-LOWER_IS_BETTER = {"distractors", "deletion", "randomized", "unimportant"}
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """What a metric is computed from: one batch of the evaluation set and its maps."""
+    model: object
+    """The trained model (the maps explain it)."""
+    data: object
+    """The batch of the evaluation set: images, masks, distractor masks, instances."""
+    targets: np.ndarray
+    """The class explained in each image (int32, (N,))."""
+    maps: np.ndarray
+    """The method's maps (N, H, W) on :attr:`model`."""
+    randomized_maps: np.ndarray
+    """The method's maps on a copy of :attr:`model` with its ``logits`` layer
+    re-initialised (:func:`shared.randomization.randomized_copy`, seed :data:`SEED`)."""
+    drops: list
+    """Per image, each element's importance: the drop in the target logit when it alone
+    is removed (``drop_when_removed`` of :func:`element_importance`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One column of the scorecard: what it measures, which way is better, and how one
+    value per image is computed from a :class:`Batch`."""
+    name: str
+    description: str
+    lower_is_better: bool
+    compute: Callable[[Batch], np.ndarray]
+
+
+METRICS = {m.name: m for m in [
+    Metric("pointing", "strict pointing game: the map's peak on a lesion (1) or not (0)",
+           False, lambda b: metrics.pointing_game(b.maps, b.data.masks)),
+    Metric("pointing_7px", "pointing game with Zhang et al.'s 15 px tolerance scaled to 224 px",
+           False, lambda b: metrics.pointing_game(b.maps, b.data.masks, 7)),
+    Metric("energy", "share of positive attribution on the lesions",
+           False, lambda b: metrics.energy(b.maps, b.data.masks)),
+    Metric("distractors", "share of positive attribution on the red distractors",
+           True, lambda b: metrics.energy(b.maps, b.data.distractor_masks)),
+    Metric("deletion", "deletion AUC, probability",
+           True, lambda b: metrics.deletion(b.model, b.data.images, b.maps, b.targets)),
+    Metric("insertion", "insertion AUC, probability",
+           False, lambda b: metrics.insertion(b.model, b.data.images, b.maps, b.targets)),
+    Metric("randomized", "rank correlation with the map after randomizing the logits layer "
+                         "(low: the map depends on the classifier)",
+           True, lambda b: metrics.rank_correlation(b.maps, b.randomized_maps)),
+    Metric("element_rank", "rank correlation between each element's attribution and its "
+                           "measured importance",
+           False, lambda b: metrics.element_rank_correlation(b.maps, b.data.instances, b.drops)),
+    Metric("unimportant", "share of positive attribution on elements whose removal does not "
+                          "change the score",
+           True, lambda b: metrics.unimportant_share(b.maps, b.data.instances, b.drops,
+                                                     UNIMPORTANT)),
+]}
+"""What the scorecard reports, one value per image, in its order: name -> :class:`Metric`,
+the one place each metric is declared."""
+
+LOWER_IS_BETTER = {name for name, m in METRICS.items() if m.lower_is_better}
+"""The metrics whose lower values are better (read from :data:`METRICS`)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -136,53 +182,67 @@ def element_importance(model, ds, targets, batch_size: int = 64) -> dict:
 # --------------------------------------------------------------------------------------
 
 def _maps(name, model, images, targets):
-    from shared import methods, metrics
+    from shared import methods
     if name in metrics.CONTROLS:
         return metrics.CONTROLS[name](images, seed=SEED)
     return methods.ATTRIBUTIONS[name](model, images, targets)
 
 
+class _Cost:
+    """The maps of one method, timed and counted: the first call warms up (compiles) on
+    one image before the clock starts; :meth:`per_image` sums every timed call."""
+
+    def __init__(self, name: str, model):
+        self.name, self.model, self.warm = name, model, False
+        self.seconds, self.forward, self.backward, self.images = 0.0, 0, 0, 0
+
+    def maps(self, images, targets):
+        from shared import methods
+        if not self.warm:
+            _maps(self.name, self.model, images[:1], targets[:1])
+            self.warm = True
+        with methods.count_passes() as counted:
+            tick = time.perf_counter()
+            out = _maps(self.name, self.model, images, targets)
+            self.seconds += time.perf_counter() - tick
+        self.forward += counted.forward
+        self.backward += counted.backward
+        self.images += len(images)
+        return out
+
+    def per_image(self) -> dict:
+        n = self.images
+        return dict(ms_per_image=1000 * self.seconds / n, forward_per_image=self.forward / n,
+                    backward_per_image=self.backward / n)
+
+
 def evaluate_method(name: str, model, ds, importance: dict, batch: int = BATCH,
-                    progress=None) -> dict:
-    """Every metric of :data:`METRICS` for one method on the evaluation set."""
-    from shared import methods, metrics, models
+                    progress=None, timed: bool = True) -> dict:
+    """Every metric of :data:`METRICS` for one method on the evaluation set:
+    ``{"per_image": {metric: values}, "cost": {...}}``.
+
+    ``timed=False``: no warm-up, no timing and no ``cost`` (the values are the same).
+    """
+    from shared import methods, randomization
     targets = np.asarray(ds.info["targets"], np.int32)
-    values = {k: [] for k in METRICS}
-    seconds, passes = 0.0, methods.Passes()
-    random_top = models.randomized_copy(model, ["logits"], seed=SEED)
-    _maps(name, model, ds.images[:1], targets[:1])      # warm-up: compile before timing
+    values = {key: [] for key in METRICS}
+    cost = _Cost(name, model) if timed else None
+    random_top = randomization.randomized_copy(model, ["logits"], seed=SEED)
+    # A decision-only method (anchors) explains what the randomized model decides.
+    decision_only = getattr(methods.ATTRIBUTIONS.get(name), "decision_only", False)
     for start in range(0, len(ds), batch):
         part = ds[np.arange(start, min(start + batch, len(ds)))]
         t = targets[start:start + len(part)]
-        with methods.count_passes() as counted:
-            tick = time.perf_counter()
-            maps = _maps(name, model, part.images, t)
-            seconds += time.perf_counter() - tick
-        passes.forward += counted.forward
-        passes.backward += counted.backward
-        # A decision-only method (anchors) explains what the randomized model decides.
-        decided = None if getattr(methods.ATTRIBUTIONS.get(name), "decision_only",
-                                  False) else t
-        with methods.engine.quiet_retracing():
-            again = _maps(name, random_top, part.images, decided)
-        drops = importance["drop_when_removed"][start:start + len(part)]
-        values["pointing"] += metrics.pointing_game(maps, part.masks).tolist()
-        values["pointing_7px"] += metrics.pointing_game(maps, part.masks, 7).tolist()
-        values["energy"] += metrics.energy(maps, part.masks).tolist()
-        values["distractors"] += metrics.energy(maps, part.distractor_masks).tolist()
-        values["deletion"] += metrics.deletion(model, part.images, maps, t).tolist()
-        values["insertion"] += metrics.insertion(model, part.images, maps, t).tolist()
-        values["randomized"] += metrics.rank_correlation(maps, again).tolist()
-        values["element_rank"] += metrics.element_rank_correlation(
-            maps, part.instances, drops).tolist()
-        values["unimportant"] += metrics.unimportant_share(
-            maps, part.instances, drops, UNIMPORTANT).tolist()
+        maps = cost.maps(part.images, t) if timed else _maps(name, model, part.images, t)
+        with methods.quiet_retracing():
+            again = _maps(name, random_top, part.images, None if decision_only else t)
+        b = Batch(model, part, t, maps, again,
+                  importance["drop_when_removed"][start:start + len(part)])
+        for key, metric in METRICS.items():
+            values[key] += metric.compute(b).tolist()
         if progress:
             progress(len(part))
-    n = len(ds)
-    return dict(per_image=values,
-                cost=dict(ms_per_image=1000 * seconds / n, forward_per_image=passes.forward / n,
-                          backward_per_image=passes.backward / n))
+    return dict(per_image=values, cost=cost.per_image()) if timed else dict(per_image=values)
 
 
 # --------------------------------------------------------------------------------------
@@ -225,17 +285,9 @@ def _rounded(x):
 def measure_cost(name: str, model, ds, n_images: int = 10) -> dict:
     """Milliseconds and passes per image of one method on the first ``n_images`` images
     (after a warm-up), for a machine that was busy when the metrics were computed."""
-    from shared import methods
-    targets = np.asarray(ds.info["targets"], np.int32)
-    _maps(name, model, ds.images[:1], targets[:1])
-    x, t = ds.images[:n_images], targets[:n_images]
-    with methods.count_passes() as counted:
-        tick = time.perf_counter()
-        _maps(name, model, x, t)
-        seconds = time.perf_counter() - tick
-    n = len(x)
-    return dict(ms_per_image=1000 * seconds / n, forward_per_image=counted.forward / n,
-                backward_per_image=counted.backward / n, timed_on_images=n)
+    cost = _Cost(name, model)
+    cost.maps(ds.images[:n_images], np.asarray(ds.info["targets"], np.int32)[:n_images])
+    return dict(cost.per_image(), timed_on_images=cost.images)
 
 
 def load_results(name: str) -> dict:
@@ -253,7 +305,7 @@ def load_results(name: str) -> dict:
 
 def available() -> list[str]:
     """Methods and controls with committed results, in registry order."""
-    from shared import methods, metrics
+    from shared import methods
     names = list(methods.ATTRIBUTIONS) + list(metrics.CONTROLS)
     return [n for n in names if (RESULTS / f"{n}.json").is_file()]
 
@@ -271,7 +323,7 @@ def scorecard(names=None, *, by_class: bool = False, metrics_=None):
     """
     import pandas as pd
 
-    from shared import data, metrics
+    from shared import data
     names = available() if names is None else list(names)
     keys = list(METRICS) if metrics_ is None else list(metrics_)
     rows, index = [], []
@@ -337,7 +389,7 @@ class _Progress:
 
 
 def main(argv=None) -> None:
-    from shared import methods, metrics, models
+    from shared import methods, models
     from shared.notebook import quiet_tensorflow
     quiet_tensorflow()
     everything = list(methods.ATTRIBUTIONS) + list(metrics.CONTROLS)

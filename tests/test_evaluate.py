@@ -93,20 +93,24 @@ def evaluation(shared_model):
 @pytest.mark.parametrize("name", COMMITTED)
 def test_committed_results_agree_with_a_recomputation(shared_model, evaluation, name):
     """Two images (the first of the first and of the last batch, so that seeded noise is
-    drawn for the same batch position) are evaluated again: the committed per-image
-    values must agree (to 2e-3, or 2 % for a different CPU's round-off)."""
+    drawn for the same batch position) are evaluated again, each alone in its batch (at
+    position 0, as in its committed batch), untimed: the committed per-image values must
+    agree (to 2e-3, or 2 % for a different CPU's round-off)."""
     ds, importance = evaluation
     ds, importance = evaluate.subset(ds, importance, evaluate.images_per_class(name))
     committed = evaluate.load_results(name)
     assert committed["indices"] == ds.info["indices"]
     assert committed["targets"] == ds.info["targets"]
-    for i in (0, (len(ds) - 1) // evaluate.BATCH * evaluate.BATCH):
-        sub = ds[np.array([i])]       # alone, so at position 0 as in its committed batch
-        sub.info = dict(ds.info, targets=[ds.info["targets"][i]])
-        part = {key: [v[i]] for key, v in importance.items()}
-        again = evaluate.evaluate_method(name, shared_model, sub, part)["per_image"]
-        for key, values in again.items():
-            np.testing.assert_allclose(values, committed["per_image"][key][[i]], atol=2e-3,
+    picked = np.array([0, (len(ds) - 1) // evaluate.BATCH * evaluate.BATCH])
+    sub = ds[picked]
+    sub.info = dict(ds.info, targets=[ds.info["targets"][i] for i in picked])
+    part = {key: [v[i] for i in picked] for key, v in importance.items()}
+    again = evaluate.evaluate_method(name, shared_model, sub, part, batch=1,
+                                     timed=False)["per_image"]
+    assert list(again) == list(evaluate.METRICS)
+    for key, values in again.items():
+        for value, i in zip(values, picked):
+            np.testing.assert_allclose(value, committed["per_image"][key][i], atol=2e-3,
                                        rtol=0.02, equal_nan=True,
                                        err_msg=f"{name}, image {i}: {key}")
 
@@ -126,6 +130,21 @@ def test_scorecard_rows_intervals_and_classes():
     assert per_class[("n", "")].groupby(level="method").sum().tolist() == card[("n", "")].tolist()
     text = evaluate.format_scorecard(card)
     assert text.loc[names[0], "pointing"].count("[") == 1
+
+
+def test_each_metric_is_declared_once_with_the_direction_the_book_gives():
+    """The registry's metrics, in order, are the columns of the table in
+    book/measuring.md, each better in the direction that table says."""
+    from pathlib import Path
+    table = (Path(__file__).resolve().parents[1] / "book" / "measuring.md").read_text()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()
+            if line.startswith("| ") and line.rstrip().endswith(("| higher |", "| lower |"))]
+    better = {row[0]: row[-1] for row in rows if row[0] in evaluate.METRICS}
+    assert list(better) == list(evaluate.METRICS)
+    for name, metric in evaluate.METRICS.items():
+        assert metric.name == name
+        assert metric.lower_is_better == (better[name] == "lower"), name
+    assert evaluate.LOWER_IS_BETTER == {n for n, b in better.items() if b == "lower"}
 
 
 def test_results_files_say_how_they_were_made():

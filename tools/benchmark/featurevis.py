@@ -1,6 +1,4 @@
-"""Speed of feature visualisation on the shared checkpoint (a report, not a test).
-
-    python -m tools.benchmark_featurevis [--repeats 3]
+"""Speed of feature visualisation on the shared checkpoint.
 
 Printed, all measured in this one run (medians of ``repeats`` interleaved timings after a
 warm-up that also compiles):
@@ -20,24 +18,9 @@ the difference in steps, so that set-up and the final evaluation are not counted
 
 from __future__ import annotations
 
-import argparse
-import os
-import time
+import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # noqa: E402
-
-
-def _seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()                                            # warm-up, tracing
-    return 1000 * float(np.median([_seconds(fn) for _ in range(repeats)]))
+from .timing import median_ms, seconds
 
 
 def optimisation_steps(model, *, repeats: int = 3, short: int = 2, long: int = 8) -> dict:
@@ -55,8 +38,8 @@ def optimisation_steps(model, *, repeats: int = 3, short: int = 2, long: int = 8
     times = {name: [] for name in configs}
     for _ in range(repeats):                         # interleaved: drifts in load cancel
         for name, kwargs in configs.items():
-            a = _seconds(lambda: fv.optimize(model, objectives, steps=short, **kwargs))
-            b = _seconds(lambda: fv.optimize(model, objectives, steps=long, **kwargs))
+            a = seconds(lambda: fv.optimize(model, objectives, steps=short, **kwargs))
+            b = seconds(lambda: fv.optimize(model, objectives, steps=long, **kwargs))
             times[name].append(1000 * (b - a) / (long - short))
 
     logits_model = network(model).logits_model
@@ -69,7 +52,7 @@ def optimisation_steps(model, *, repeats: int = 3, short: int = 2, long: int = 8
             total = tf.reduce_sum(logits_model(x, training=False)[:, 0])
         return tape.gradient(total, x)
 
-    floor = _median_ms(lambda: forward_backward(x).numpy(), repeats)
+    floor = median_ms(lambda: forward_backward(x).numpy(), repeats)
     print("activation maximisation, 6 class visualisations at 224 x 224, ms per step:")
     out = {}
     for name, values in times.items():
@@ -98,8 +81,8 @@ def deep_dream_steps(model, *, repeats: int = 3, octaves: int = 3,
     out = {}
     for size in fv.octave_sizes(net.input_shape[:2], octaves, octave_scale):
         x = tf.constant(np.random.default_rng(0).uniform(0, 1, (1,) + size + (3,)), tf.float32)
-        ms = _median_ms(lambda: step(x, w, i, tf.constant(0.005),
-                                     tf.constant([0, 0], tf.int32))[0].numpy(), repeats)
+        ms = median_ms(lambda: step(x, w, i, tf.constant(0.005),
+                                    tf.constant([0, 0], tf.int32))[0].numpy(), repeats)
         out[size] = ms
         print(f"  octave {size[0]} x {size[1]}: {ms:6.0f} ms")
     return out
@@ -109,15 +92,3 @@ def run(model, *, repeats: int = 3) -> dict:
     """Print and return every number above for ``model`` (224 x 224 input)."""
     return {"optimize": optimisation_steps(model, repeats=repeats),
             "deep_dream": deep_dream_steps(model, repeats=repeats)}
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
-    from shared import models
-    run(models.load_model(), repeats=args.repeats)
-
-
-if __name__ == "__main__":
-    main()

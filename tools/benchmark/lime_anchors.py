@@ -1,6 +1,4 @@
-"""Speed of LIME and anchors, as ratios measured in one run (a report, not a test).
-
-    python -m tools.benchmark_lime [--images 1] [--repeats 1] [--anchors 3]
+"""Speed of LIME and anchors, as ratios measured in one run.
 
 * LIME through :func:`shared.methods.scores` (perturbations built and scored 64 at a
   time) against the lime package used the way its examples use it
@@ -18,22 +16,13 @@ runs made seconds apart: the machine is shared and its load drifts.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import io
-import os
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+from .timing import timed, verdict, warn_if_busy
 
 
 def _stock_lime(model, image, target, n_samples, seed):
@@ -73,9 +62,9 @@ def lime_speed(model, images, *, repeats: int = 1, seed: int = 0) -> dict:
     rows = []
     for i, (image, t) in enumerate(zip(x, targets)):
         for _ in range(repeats):
-            ours_s, ours = _timed(lambda: lime_explanation(model, image, int(t), seed=seed))
-            stock_s, stock = _timed(lambda: _stock_lime(model, image, t, n, seed))
-            bare_s, _ = _timed(lambda: _bare_passes(model, image, n))
+            ours_s, ours = timed(lambda: lime_explanation(model, image, int(t), seed=seed))
+            stock_s, stock = timed(lambda: _stock_lime(model, image, t, n, seed))
+            bare_s, _ = timed(lambda: _bare_passes(model, image, n))
             weights = np.zeros(ours.n_segments)
             for k, w in stock.local_exp[int(t)]:
                 weights[k] = w
@@ -99,13 +88,13 @@ def lime_speed(model, images, *, repeats: int = 1, seed: int = 0) -> dict:
               f"local R^2 {r['r2']:.2f})")
     pairs = ", ".join(f"{r['stock'] / r['ours']:.2f}" for r in rows)
     print(f"  lime package (model.predict, batch_size=10) / ours: {speedup:.2f}x faster "
-          f"(target >= 2x): {'met' if speedup >= 2 else 'NOT met'} (each pair: {pairs})")
+          f"{verdict(speedup, 2, at_least=True)} (each pair: {pairs})")
     print(f"  explanations agree: {'yes' if agree and worst < 1e-3 else 'NO'} (same superpixels "
           f"and top 5; largest weight difference {worst:.1e} of the largest weight)")
     print("  (medians of per-pair ratios; each pair timed back to back)")
     pairs = ", ".join(f"{r['ours'] / r['bare']:.2f}" for r in rows)
-    print(f"  ours / the {n} bare forward passes it needs: {overhead:.2f} (target <= 1.3): "
-          f"{'met' if overhead <= 1.3 else 'NOT met'} (each pair: {pairs})")
+    print(f"  ours / the {n} bare forward passes it needs: {overhead:.2f} "
+          f"{verdict(overhead, 1.3)} (each pair: {pairs})")
     return dict(rows=rows, speedup=speedup, overhead=overhead, agree=agree,
                 max_weight_difference=worst)
 
@@ -119,11 +108,11 @@ def anchor_speed(model, images, *, n_images: int = 3) -> dict:
     rows = []
     for i, image in enumerate(x):
         with methods.count_passes() as passes:
-            seconds, r = _timed(lambda: anchor_explanation(model, image))
-        rows.append(dict(ms=1000 * seconds, forward=passes.forward, precision=r.precision,
+            took, r = timed(lambda: anchor_explanation(model, image))
+        rows.append(dict(ms=1000 * took, forward=passes.forward, precision=r.precision,
                          coverage=r.coverage, size=len(r.superpixels), empty=r.empty,
                          segments=int(r.segments.max()) + 1))
-        print(f"  anchor of image {i}: {1000 * seconds:.0f} ms, {passes.forward} forward "
+        print(f"  anchor of image {i}: {1000 * took:.0f} ms, {passes.forward} forward "
               f"passes, {len(r.superpixels)} of {rows[-1]['segments']} superpixels, precision "
               f"{r.precision:.2f}, coverage {r.coverage:.2f}{' (empty)' if r.empty else ''}")
     ms = float(np.median([r["ms"] for r in rows]))
@@ -132,28 +121,10 @@ def anchor_speed(model, images, *, n_images: int = 3) -> dict:
 
 
 def run(model, images, *, n_images: int = 1, repeats: int = 1, n_anchors: int = 3) -> dict:
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    if load > 0.5:
-        print(f"warning: the machine is busy (load {load:.1f} per core): timings are noisy")
+    """Print and return every number above: LIME on ``n_images`` images (each timed
+    ``repeats`` times), anchors on ``n_anchors``."""
+    warn_if_busy()
     out = dict(lime=lime_speed(model, images[:n_images], repeats=repeats))
     print("anchors (alibi AnchorImage, slic with alibi's parameters, image-mean background):")
     out["anchors"] = anchor_speed(model, images, n_images=n_anchors)
     return out
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--images", type=int, default=1, help="images explained by LIME")
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--anchors", type=int, default=3, help="images explained by anchors")
-    args = p.parse_args(argv)
-    from shared import data, models
-    from shared.notebook import quiet_tensorflow
-    quiet_tensorflow()
-    images = data.load_split("test", 1).images
-    run(models.load_model(), images, n_images=args.images, repeats=args.repeats,
-        n_anchors=args.anchors)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,4 @@
-"""Speed of the methods and metrics, as ratios to the model's own passes (a report, not a test).
-
-    python -m tools.benchmark_methods [--batch-size 32] [--repeats 3]
+"""Speed of the methods and metrics, as ratios to the model's own passes.
 
 All measured in this one run, medians of ``repeats`` interleaved timings after a warm-up:
 
@@ -15,36 +13,9 @@ All measured in this one run, medians of ``repeats`` interleaved timings after a
 
 from __future__ import annotations
 
-import argparse
-import os
-import time
+import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # noqa: E402
-
-
-def _seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _paired(fn, reference, repeats: int) -> tuple[float, float, float]:
-    """Time ``fn`` and ``reference`` in alternation; medians of each and of their ratio.
-
-    Interleaving makes the ratio robust to the slow drifts in load that a shared 2-core
-    machine has: each ratio compares two timings taken seconds apart.
-    """
-    fn(), reference()  # warm-up (tracing, caches)
-    pairs = [(_seconds(fn), _seconds(reference)) for _ in range(repeats)]
-    a, b = np.array(pairs).T
-    return float(np.median(a)), float(np.median(b)), float(np.median(a / b))
-
-
-def _verdict(ratio: float, target: float) -> str:
-    met = "met" if ratio <= target else "NOT met"
-    return f"measured ratio {ratio:.2f} (target <= {target:g}): {met}"
+from .timing import paired, seconds, verdict, warn_if_busy
 
 
 def every_method(model, images, *, batch_size: int = 32, budget_s: float = 20.0) -> dict:
@@ -55,20 +26,22 @@ def every_method(model, images, *, batch_size: int = 32, budget_s: float = 20.0)
     out = {}
     for name, method in methods.ATTRIBUTIONS.items():
         method(model, images[:1])                                  # warm-up, tracing
-        one = _seconds(lambda: method(model, images[:1]))
+        one = seconds(lambda: method(model, images[:1]))
         n = int(np.clip(budget_s / max(one, 1e-3), 1, len(images)))
         targets = methods.resolve_targets(model, images[:n])
         with methods.count_passes() as passes:
-            seconds = _seconds(lambda: method(model, images[:n], targets))
+            took = seconds(lambda: method(model, images[:n], targets))
         per = passes.per_image(n)
-        out[name] = dict(ms=1000 * seconds / n, forward=per.forward, backward=per.backward)
-        print(f"  {name:22s} {1000 * seconds / n:9.1f} ms/image  {per.forward:6.0f} forward "
+        out[name] = dict(ms=1000 * took / n, forward=per.forward, backward=per.backward)
+        print(f"  {name:22s} {1000 * took / n:9.1f} ms/image  {per.forward:6.0f} forward "
               f"+ {per.backward:6.0f} backward passes/image  ({n} images)")
     return out
 
 
 def gradient_ratios(model, images, *, batch_size: int = 32, steps: int = 32,
                     repeats: int = 3) -> dict:
+    """Grad-CAM and the vanilla gradient against one batched forward pass, and Integrated
+    Gradients against ``steps`` forward + backward passes."""
     from shared import methods
     x = methods.check_images(images, model)[:batch_size]
     targets = methods.resolve_targets(model, x)
@@ -76,19 +49,21 @@ def gradient_ratios(model, images, *, batch_size: int = 32, steps: int = 32,
     fwd = lambda: methods.scores(model, x, batch_size=batch_size)  # noqa: E731
     grad = lambda: methods.input_gradients(model, x, targets, batch_size=batch_size)  # noqa: E731
     t, ratio = {}, {}
-    t["gradcam"], t["forward"], ratio["gradcam"] = _paired(
+    t["gradcam"], t["forward"], ratio["gradcam"] = paired(
         lambda: methods.gradcam(model, x, targets, batch_size=batch_size), fwd, repeats)
-    t["gradient"], _, ratio["gradient"] = _paired(grad, fwd, repeats)
-    t["ig"], passes, ratio["ig"] = _paired(
+    t["gradient"], _, ratio["gradient"] = paired(grad, fwd, repeats)
+    t["ig"], passes, ratio["ig"] = paired(
         lambda: methods.ig_attributions(model, x, targets, steps=steps, batch_size=batch_size),
         lambda: [grad() for _ in range(steps)], repeats)
     ms = {k: 1000 * v / n for k, v in t.items()}
     print(f"gradient methods, {n} images, batch {batch_size}, medians of {repeats}:")
     print(f"  one batched forward pass (methods.scores): {ms['forward']:.2f} ms/image")
     for key, label in (("gradcam", "Grad-CAM"), ("gradient", "vanilla gradient")):
-        print(f"  {label}: {ms[key]:.2f} ms/image, {_verdict(ratio[key], 4)}")
+        print(f"  {label}: {ms[key]:.2f} ms/image, ratio {ratio[key]:.2f} "
+              f"{verdict(ratio[key], 4)}")
     print(f"  Integrated Gradients, {steps} steps: {ms['ig']:.1f} ms/image; {steps} forward + "
-          f"backward passes: {1000 * passes / n:.1f} ms/image; {_verdict(ratio['ig'], 1.3)}")
+          f"backward passes: {1000 * passes / n:.1f} ms/image; ratio {ratio['ig']:.2f} "
+          f"{verdict(ratio['ig'], 1.3)}")
     return ratio
 
 
@@ -105,9 +80,9 @@ def faithfulness(model, images, *, repeats: int = 3) -> dict:
     blank = np.repeat(x, steps + 1, axis=0)
     both = lambda: (metrics.deletion(model, x, m, t), metrics.insertion(model, x, m, t))  # noqa: E731
     forward = lambda: [methods.scores(model, blank, np.repeat(t, steps + 1)) for _ in range(2)]  # noqa: E731
-    _, _, ratio = _paired(both, forward, repeats)
-    print(f"deletion + insertion of one map, {steps} steps each: {_verdict(ratio, 1.3)} "
-          f"(against 2 x {steps + 1} batched forward passes)")
+    _, _, ratio = paired(both, forward, repeats)
+    print(f"deletion + insertion of one map, {steps} steps each: ratio {ratio:.2f} "
+          f"{verdict(ratio, 1.3)} (against 2 x {steps + 1} batched forward passes)")
     fine = x.shape[1] * x.shape[2] // 224
     sample = methods.check_images(images, model)[:6]
     ts = methods.resolve_targets(model, sample)
@@ -121,30 +96,11 @@ def faithfulness(model, images, *, repeats: int = 3) -> dict:
 
 
 def run(model, images, *, batch_size: int = 32, steps: int = 32, repeats: int = 3) -> dict:
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    if load > 0.5:
-        print(f"warning: the machine is busy (load {load:.1f} per core): timings are noisy")
+    """Print and return every number above."""
+    warn_if_busy()
     out = dict(methods=every_method(model, images, batch_size=batch_size))
     out["ratios"] = gradient_ratios(model, images, batch_size=batch_size, steps=steps,
                                     repeats=repeats)
     out["faithfulness"] = faithfulness(model, images, repeats=repeats)
     print("  (ratios: medians of per-pair ratios, each pair timed back to back)")
     return out
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--steps", type=int, default=32)
-    p.add_argument("--repeats", type=int, default=3)
-    args = p.parse_args(argv)
-    from shared import data, models
-    from shared.notebook import quiet_tensorflow
-    quiet_tensorflow()
-    images = data.load_split("test", -(-args.batch_size // len(data.CLASS_NAMES))).images
-    run(models.load_model(), images, batch_size=args.batch_size, steps=args.steps,
-        repeats=args.repeats)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,33 @@
+"""The chapters' execution times, as recorded when they were last executed.
+
+``python -m tools.execute_chapters`` writes ``book/execution_times.json`` (chapter ->
+seconds) each time it executes chapters; this reads that file and executes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TIMES = Path(__file__).resolve().parents[2] / "book" / "execution_times.json"
+TARGET_S = 60
+"""Seconds a chapter should take to execute."""
+
+
+def chapter_times(path: Path = TIMES) -> dict[str, float]:
+    """Print each chapter's recorded execution time against :data:`TARGET_S`, and the
+    total; return them (empty if nothing was recorded)."""
+    if not path.is_file():
+        print(f"chapter execution times: none recorded ({path} is written by "
+              "`python -m tools.execute_chapters`)")
+        return {}
+    times = json.loads(path.read_text())
+    over = [name for name, s in times.items() if s > TARGET_S]
+    print(f"chapter execution times, as recorded in {path.relative_to(path.parents[1])} "
+          f"(target <= {TARGET_S} s each):")
+    for name, s in sorted(times.items()):
+        print(f"  {name:26s} {s:6.1f} s{'  over' if s > TARGET_S else ''}")
+    total = sum(times.values())
+    print(f"  {'total':26s} {total:6.0f} s ({total / 60:.1f} min); {len(times) - len(over)} of "
+          f"{len(times)} chapters met the target")
+    return times
