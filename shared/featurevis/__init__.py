@@ -49,10 +49,6 @@ from .regularizers import l2_penalty, total_variation
 from .registry import SOURCES, VISUALIZATIONS, defaults
 from .transforms import Transforms
 
-# private, kept for tools/benchmark_featurevis.py (times one compiled Deep Dream step)
-from .dream import _dream_function  # noqa: E402
-from .objectives import _plan  # noqa: E402
-
 __all__ = ["ADAM", "COLOR_CORRELATION_SQRT", "Fourier", "KINDS", "LEARNING_RATES", "Objective",
            "PARAMETRIZATIONS", "Pixels", "RandomizationCheck", "SOURCES", "TRACES", "Term",
            "Transforms", "VISUALIZATIONS", "Visualization", "channel", "class_logit",

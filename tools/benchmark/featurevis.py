@@ -9,8 +9,8 @@ warm-up that also compiles):
   history is measured on the untransformed image) and without them (one and one);
 * beside them, one batched forward + backward pass of the same six images through the
   logits model, the floor any gradient-ascent step pays;
-* milliseconds per Deep Dream step (one image) at each octave size of the defaults
-  (3 octaves, scale 1.4: 114, 160 and 224 pixels).
+* milliseconds for one Deep Dream step (one image) at each octave size of the defaults
+  (3 octaves, scale 1.4: 114, 160 and 224 pixels), together.
 
 A step's time is the difference between runs of ``long`` and ``short`` steps divided by
 the difference in steps, so that set-up and the final evaluation are not counted.
@@ -65,27 +65,29 @@ def optimisation_steps(model, *, repeats: int = 3, short: int = 2, long: int = 8
 
 
 def deep_dream_steps(model, *, repeats: int = 3, octaves: int = 3,
-                     octave_scale: float = 1.4) -> dict:
-    """ms per Deep Dream step (one image) at each octave size."""
-    import tensorflow as tf
-
+                     octave_scale: float = 1.4, short: int = 2, long: int = 8) -> dict:
+    """ms per Deep Dream step (one image): one step at each octave size of
+    :func:`deep_dream`'s defaults, from ``long`` against ``short`` steps per octave."""
     from shared import featurevis as fv
-    from shared.methods import network
     from shared.models import LAST_CONV_LAYER
 
-    net = network(model)
-    plan = fv._plan(net, [fv.layer_activation(LAST_CONV_LAYER)])
-    step = fv._dream_function(net, plan, any_size=True)
-    w, i = tf.constant(plan.weights), tf.constant(plan.indices)
-    print(f"Deep Dream at {LAST_CONV_LAYER}, one image, ms per step:")
-    out = {}
-    for size in fv.octave_sizes(net.input_shape[:2], octaves, octave_scale):
-        x = tf.constant(np.random.default_rng(0).uniform(0, 1, (1,) + size + (3,)), tf.float32)
-        ms = median_ms(lambda: step(x, w, i, tf.constant(0.005),
-                                    tf.constant([0, 0], tf.int32))[0].numpy(), repeats)
-        out[size] = ms
-        print(f"  octave {size[0]} x {size[1]}: {ms:6.0f} ms")
-    return out
+    size = tuple(model.inputs[0].shape[1:3])
+    image = np.random.default_rng(0).uniform(0, 1, size + (3,)).astype(np.float32)
+    sizes = fv.octave_sizes(size, octaves, octave_scale)
+
+    def dream(steps):
+        return fv.deep_dream(model, image, [LAST_CONV_LAYER], octaves=octaves,
+                             octave_scale=octave_scale, steps_per_octave=steps)
+    dream(short)                                     # compiles for every size
+    per_step = []
+    for _ in range(repeats):
+        a, b = seconds(lambda: dream(short)), seconds(lambda: dream(long))
+        per_step.append(1000 * (b - a) / (long - short))
+    ms = float(np.median(per_step))
+    shown = ", ".join(f"{h} x {w}" for h, w in sizes)
+    print(f"Deep Dream at {LAST_CONV_LAYER}, one image: {ms:.0f} ms for one step at each "
+          f"octave ({shown})")
+    return {"ms_per_step_all_octaves": ms, "octaves": sizes}
 
 
 def run(model, *, repeats: int = 3) -> dict:
