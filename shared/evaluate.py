@@ -303,6 +303,73 @@ def load_results(name: str) -> dict:
     return out
 
 
+def on_images_of(name: str, other: str) -> dict:
+    """The committed results of ``other`` restricted to the images ``name`` was evaluated
+    on, in ``name``'s order (per-image values, labels and indices), for paired comparisons.
+    Raises when ``other`` lacks some of those images."""
+    mine, theirs = load_results(name), load_results(other)
+    row = {k: j for j, k in enumerate(theirs["indices"])}
+    missing = [k for k in mine["indices"] if k not in row]
+    if missing:
+        raise ValueError(f"{other!r} was not evaluated on {len(missing)} of the images of "
+                         f"{name!r} (test-split indices {missing[:5]}...)")
+    at = np.array([row[k] for k in mine["indices"]], dtype=int)
+    return dict(theirs, indices=mine["indices"], labels=mine["labels"],
+                per_image={key: v[at] for key, v in theirs["per_image"].items()})
+
+
+def paired_comparison(name: str, controls=("random", "redness"), metrics_=None):
+    """``name`` against each control on the same images: per metric, the mean of the
+    per-image differences (name minus control) with a bootstrap 95 % interval, and a
+    verdict, ``"better"`` or ``"worse"`` when the interval excludes 0 (in the metric's
+    direction, :data:`METRICS`), ``""`` when it cannot tell.
+
+    Returns a pandas DataFrame indexed by metric, columns ``(name, "mean")`` and
+    ``(control, "difference" | "low" | "high" | "verdict")``.
+    """
+    import pandas as pd
+    keys = list(METRICS) if metrics_ is None else list(metrics_)
+    mine = load_results(name)["per_image"]
+    rows = []
+    for key in keys:
+        row = {(name, "mean"): float(np.nanmean(mine[key]))}
+        for control in controls:
+            theirs = on_images_of(name, control)["per_image"]
+            m, low, high, _ = metrics.bootstrap_ci(mine[key] - theirs[key], seed=SEED)
+            sign = 1 if low > 0 else -1 if high < 0 else 0
+            sign = -sign if METRICS[key].lower_is_better else sign
+            row.update({(control, "difference"): m, (control, "low"): low,
+                        (control, "high"): high,
+                        (control, "verdict"): {1: "better", -1: "worse", 0: ""}[sign]})
+        rows.append(row)
+    frame = pd.DataFrame(rows, index=pd.Index(keys, name="metric"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def format_comparison(frame, digits: int = 2):
+    """:func:`paired_comparison` as text cells: the method's mean, then per control
+    ``difference [low, high]`` and the verdict."""
+    import pandas as pd
+    out = pd.DataFrame(index=frame.index)
+    for who, column in dict.fromkeys(frame.columns):
+        if column == "mean":
+            out[who] = [f"{v:.{digits}f}" for v in frame[(who, "mean")]]
+        elif column == "difference":
+            m, lo, hi = (frame[(who, s)] for s in ("difference", "low", "high"))
+            out[f"minus {who}"] = [f"{a:+.{digits}f} [{b:+.{digits}f}, {c:+.{digits}f}]"
+                                   for a, b, c in zip(m, lo, hi)]
+            out[f"vs {who}"] = frame[(who, "verdict")]
+    return out
+
+
+def verdicts(frame, control: str) -> dict[str, list[str]]:
+    """The metrics of a :func:`paired_comparison` grouped by verdict against ``control``:
+    ``{"better": [...], "worse": [...], "": [...]}`` (the last: cannot tell)."""
+    column = frame[(control, "verdict")]
+    return {v: [k for k in frame.index if column[k] == v] for v in ("better", "worse", "")}
+
+
 def available() -> list[str]:
     """Methods and controls with committed results, in registry order."""
     from shared import methods
@@ -314,9 +381,12 @@ def available() -> list[str]:
 # The scorecard
 # --------------------------------------------------------------------------------------
 
-def scorecard(names=None, *, by_class: bool = False, metrics_=None):
+def scorecard(names=None, *, by_class: bool = False, metrics_=None,
+              images_of: str | None = None):
     """One row per method: each metric's mean with its bootstrap 95 % interval, and the
-    cost per image. ``by_class=True``: one row per (method, class).
+    cost per image. ``by_class=True``: one row per (method, class). ``images_of``: every
+    row on the images that method was evaluated on (:func:`on_images_of`), so that rows
+    from methods evaluated on more images compare on the same ones.
 
     Returns a pandas DataFrame with columns ``(metric, "mean" | "low" | "high")`` plus
     ``n`` and the costs; :func:`format_scorecard` prints it.
@@ -328,7 +398,7 @@ def scorecard(names=None, *, by_class: bool = False, metrics_=None):
     keys = list(METRICS) if metrics_ is None else list(metrics_)
     rows, index = [], []
     for name in names:
-        r = load_results(name)
+        r = load_results(name) if images_of is None else on_images_of(images_of, name)
         labels = np.asarray(r["labels"])
         groups = [(None, np.ones(len(labels), bool))]
         if by_class:

@@ -64,3 +64,10 @@ def glue(name: str, value, digits: int | None = None):
     except ImportError:
         return
     myst_glue(name, value, display=False)
+
+
+def listed(names, empty: str = "none"):
+    """``names`` as inline code, comma-separated, for the prose (``{glue:md}``): a
+    Markdown object; ``empty`` when there is none."""
+    from IPython.display import Markdown
+    return Markdown(", ".join(f"`{n}`" for n in names) if len(names) else empty)

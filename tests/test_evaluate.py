@@ -157,3 +157,29 @@ def test_results_files_say_how_they_were_made():
 def test_unknown_method_is_refused():
     with pytest.raises(SystemExit):
         evaluate.main(["no_such_method"])
+
+
+def test_paired_comparison_is_on_the_same_images_and_reads_each_metric_direction():
+    name = next(n for n in COMMITTED if n not in metrics.CONTROLS
+                and len(evaluate.load_results(n)["indices"])
+                < len(evaluate.load_results("random")["indices"]))
+    mine = evaluate.load_results(name)
+    theirs = evaluate.on_images_of(name, "random")
+    assert theirs["indices"] == mine["indices"] and theirs["labels"] == mine["labels"]
+    frame = evaluate.paired_comparison(name, controls=("random",))
+    assert list(frame.index) == list(evaluate.METRICS)
+    for key, metric in evaluate.METRICS.items():
+        d = mine["per_image"][key] - theirs["per_image"][key]
+        assert frame.loc[key, ("random", "difference")] == pytest.approx(np.nanmean(d))
+        low, high = frame.loc[key, ("random", "low")], frame.loc[key, ("random", "high")]
+        up = "better" if not metric.lower_is_better else "worse"
+        down = "worse" if not metric.lower_is_better else "better"
+        expected = up if low > 0 else down if high < 0 else ""
+        assert frame.loc[key, ("random", "verdict")] == expected
+    grouped = evaluate.verdicts(frame, "random")
+    assert sorted(sum(grouped.values(), [])) == sorted(evaluate.METRICS)
+    by_class = evaluate.scorecard([name, "random"], by_class=True, images_of=name)
+    n = by_class[("n", "")]
+    assert n.loc[name].tolist() == n.loc["random"].tolist()
+    with pytest.raises(ValueError, match="was not evaluated on"):
+        evaluate.on_images_of("random", name)
