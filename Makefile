@@ -37,18 +37,19 @@ book: $(STAMP)
 
 ## The unit tests on toy models: minutes, for every change to the package.
 check: $(STAMP)
-	$(PY) -m pytest tests -m "not book"
+	$(PY) -m pytest tests -m "not book" -n 2 --dist loadfile
 
 ## Every test: the unit tests, the tests on the shared checkpoint, the built site (also in
 ## headless Chromium: screenshots of every page land in _build/screenshots/), then each
 ## chapter executed once under nbval on another CPU's code paths (tools/other_cpu.py), so
 ## that every stored output is checked against what a reader's machine prints.
+## Both run in two processes (pytest-xdist): a test file, or a chapter, stays in one.
 test: $(STAMP) chromium
-	$(PY) -m pytest tests
-	$(PY) -m tools.other_cpu pytest book/chapters
+	$(PY) -m pytest tests -n 2 --dist loadfile
+	$(PY) -m tools.other_cpu pytest book/chapters -n 2 --dist loadscope
 
 ## Every chapter executed as on Colab: a fresh environment with numpy 2 and no pins, the
-## package installed by each chapter's own setup cell (`make test` runs two chapters).
+## package installed by each chapter's own setup cell (`make test` runs the data chapter).
 colab: $(STAMP)
 	COLAB_CHAPTERS=all $(PY) -m pytest tests/test_colab.py
 

@@ -7,10 +7,12 @@ mark itself (training, a Colab-like environment). The checkpoint is part of the
 package: tests load it, never skip.
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-_screenshots_taken = []
+STARTED = time.time()
 
 
 BOOK_FIXTURES = {"shared_model", "checkpoint", "site"}
@@ -57,14 +59,23 @@ def test_images():
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     """The book built once per test run (warnings are errors), into a temporary folder;
-    yields its HTML folder. Shared by test_site.py and test_browser.py."""
-    out = tmp_path_factory.mktemp("book")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-         "--path-output", str(out), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return out / "_build" / "html"
+    yields its HTML folder. Shared by test_site.py and test_browser.py, also when they
+    run in two pytest-xdist workers: the first to arrive builds, the other waits on a
+    lock and reuses the build."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent                      # the folder every worker shares
+    out = base / "book"
+    html = out / "_build" / "html"
+    with open(base / "book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (html / "index.html").exists():
+            result = subprocess.run(
+                [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+                 "--path-output", str(out), "-W", "-n", "--keep-going"],
+                capture_output=True, text=True, timeout=1200)
+            assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return html
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +84,11 @@ def screenshots_dir():
     the path is printed at the end of the run."""
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
-    _screenshots_taken.append(SCREENSHOTS)
     return SCREENSHOTS
 
 
 def pytest_terminal_summary(terminalreporter):
-    for folder in _screenshots_taken:
-        shots = sorted(folder.rglob("*.png"))
-        terminalreporter.write_line(f"screenshots of the built pages ({len(shots)}): {folder}")
+    shots = sorted(SCREENSHOTS.rglob("*.png")) if SCREENSHOTS.is_dir() else []
+    if shots and max(p.stat().st_mtime for p in shots) >= STARTED:   # taken by this run
+        terminalreporter.write_line(f"screenshots of the built pages ({len(shots)}): "
+                                    f"{SCREENSHOTS}")

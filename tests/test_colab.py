@@ -8,7 +8,7 @@ checkout instead of the repository (`--no-deps`, so nothing Colab has is replace
 chapters that need lime, alibi or shap install them in their own cells. A chapter passes
 when it executes without an error; numbers are not compared (other versions).
 
-    make test                      # two chapters (the anchors chapter and the data chapter)
+    make test                      # one chapter (the data chapter: numpy-heavy generator)
     make colab                     # every chapter (COLAB_CHAPTERS=all)
 
 The environment is kept in `.venv-colab/` between runs (delete it to start afresh).
@@ -29,7 +29,7 @@ VENV = ROOT / ".venv-colab"
 PY = VENV / "bin" / "python"
 REQUIREMENTS = ROOT / "tests" / "colab_requirements.txt"
 UV = Path(sys.executable).parent / "uv"
-DEFAULT = ["anchors", "data_and_model"]
+DEFAULT = ["data_and_model"]
 INSTALL = re.compile(r'"interpreting-cnns @ git\+[^"]*"')
 pytestmark = pytest.mark.book
 
