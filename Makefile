@@ -45,7 +45,7 @@ check: $(STAMP)
 ## that every stored output is checked against what a reader's machine prints.
 ## Both run in two processes (pytest-xdist): a test file, or a chapter, stays in one.
 test: $(STAMP) chromium
-	$(PY) -m pytest tests -n 2 --dist loadfile
+	$(PY) -m pytest tests -n 2 --dist loadfile --durations=15
 	$(PY) -m tools.other_cpu pytest book/chapters -n 2 --dist loadscope
 
 ## Every chapter executed as on Colab: a fresh environment with numpy 2 and no pins, the
