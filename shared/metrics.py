@@ -2,8 +2,10 @@
 
 Every metric takes a batch and returns one value per image, a float64 array (N,):
 
-* localisation against the ground-truth masks: :func:`pointing_game`, :func:`energy`
-  (also on the distractor masks: attribution where evidence should *not* be),
+* localisation against the ground-truth masks: :func:`pointing_game` (with its chance
+  level, :func:`random_pointing_baseline`), :func:`rank_accuracy` (free of the mask's
+  area and of a constant offset), :func:`outranks_distractors` (lesion pixels against
+  distractor pixels), :func:`energy` (also on the distractor masks),
   :func:`peak_distances`, :func:`peaks_at_border`;
 * faithfulness, by changing the image and asking the model: :func:`deletion` and
   :func:`insertion` (Petsiuk et al. 2018), from :func:`perturbation_curves`;
@@ -11,9 +13,18 @@ Every metric takes a batch and returns one value per image, a float64 array (N,)
   :func:`element_rank_correlation` and :func:`unimportant_share`;
 * sanity: :func:`cascading_randomization` and :func:`randomization_correlation`
   (Adebayo et al. 2018), with :func:`rank_correlation`;
+* complexity: :func:`sparseness` (the Gini index of a map);
 * controls scored the same way: :data:`CONTROLS` (a random map, and pixel redness,
   which needs no model);
-* uncertainty: :func:`bootstrap_ci` for every mean.
+* uncertainty: :func:`bootstrap_ci` for every mean, :func:`wilson_ci` for a share of
+  hits, :func:`holm` for many comparisons at once.
+
+**Ties.** Maps with plateaus (occlusion's patches, LIME's superpixels, anchors' binary
+masks) have many pixels at the same value. The measures that rank pixels
+(:func:`pointing_game` with ``ties="share"``, :func:`rank_accuracy`,
+:func:`outranks_distractors`) treat values within a millionth of the map's range as tied
+and score the expectation over a random choice among them, so no plateau is judged by
+the corner it happens to start in.
 
 **Empty masks.** An image whose mask is empty (a healthy image has no lesion) cannot be
 scored against it: its value is NaN, and every summary (:func:`bootstrap_ci`, the
@@ -59,6 +70,20 @@ def _peaks(maps: np.ndarray) -> np.ndarray:
     return maps.reshape(len(maps), -1).argmax(1)
 
 
+LEVELS = 10**6
+"""Values of a map closer than its range / :data:`LEVELS` count as tied (see Ties above)."""
+
+
+def levels(maps) -> np.ndarray:
+    """Each map as integer levels 0 .. :data:`LEVELS` (its minimum to its maximum), (N, H*W)
+    int64: equal levels are ties. A constant map is all 0 (one tie)."""
+    m = _maps(maps).reshape(len(maps), -1)
+    low = m.min(axis=1, keepdims=True)
+    span = m.max(axis=1, keepdims=True) - low
+    scaled = np.divide(m - low, span, out=np.zeros_like(m), where=span > 0)
+    return np.rint(scaled * LEVELS).astype(np.int64)
+
+
 # --------------------------------------------------------------------------------------
 # Localisation
 # --------------------------------------------------------------------------------------
@@ -72,9 +97,15 @@ def _within(masks: np.ndarray, tolerance: float) -> np.ndarray:
                      for m in masks])
 
 
-def pointing_game(maps, masks, tolerance: float = 0) -> np.ndarray:
+def pointing_game(maps, masks, tolerance: float = 0, ties: str = "first") -> np.ndarray:
     """1.0 where the map's peak (its highest pixel) lies in the mask, else 0.0 (NaN for
     an empty mask). Zhang et al. (2018).
+
+    ``ties``: which of several tied maxima is the peak. ``"first"``: the first in row-major
+    order (a plateau is judged by its top-left pixel); ``"share"``: the share of the tied
+    maxima (within range / :data:`LEVELS`) that lie in the mask, the expected hit of a
+    random choice among them; a constant map then scores its chance level
+    (:func:`random_pointing_baseline`).
 
     ``tolerance``: count a peak within this many pixels of the mask as a hit. The default
     is 0 (strict): our masks are exact to the pixel, while Zhang et al.'s 15 px tolerance
@@ -82,8 +113,60 @@ def pointing_game(maps, masks, tolerance: float = 0) -> np.ndarray:
     scaled to our 224 px images is 7 px, the value the book reports beside the strict one.
     """
     m, k = _pair(maps, masks)
-    hits = _within(k, tolerance).reshape(len(k), -1)[np.arange(len(k)), _peaks(m)]
-    return np.where(_empty(k), np.nan, hits.astype(np.float64))
+    inside = _within(k, tolerance).reshape(len(k), -1)
+    if ties == "first":
+        hits = inside[np.arange(len(k)), _peaks(m)].astype(np.float64)
+    elif ties == "share":
+        lv = levels(m)
+        top = lv == lv.max(axis=1, keepdims=True)
+        hits = (top & inside).sum(axis=1) / top.sum(axis=1)
+    else:
+        raise ValueError(f"ties must be 'first' or 'share', got {ties!r}")
+    return np.where(_empty(k), np.nan, hits)
+
+
+def rank_accuracy(maps, masks) -> np.ndarray:
+    """The share of the map's top-K pixels that lie in the mask, K the mask's size:
+    relevance rank accuracy (Arras, Osman & Samek 2022, CLEVR-XAI). 1 when the mask's
+    pixels are exactly the K highest; a constant or random map scores the mask's area
+    share (:func:`random_pointing_baseline`); adding a constant or scaling the map changes
+    nothing. Ties at the K-th value are shared out (their expected share in the mask).
+    NaN for an empty mask."""
+    m, k = _pair(maps, masks)
+    lv = levels(m)
+    flat = k.reshape(len(k), -1)
+    out = np.full(len(m), np.nan)
+    for i, (values, inside) in enumerate(zip(lv, flat)):
+        size = int(inside.sum())
+        if size == 0:
+            continue
+        kth = np.partition(values, -size)[-size]
+        above, tied = values > kth, values == kth
+        from_tied = size - int(above.sum())
+        expected = (above & inside).sum() + from_tied * (tied & inside).sum() / tied.sum()
+        out[i] = expected / size
+    return out
+
+
+def outranks_distractors(maps, masks, distractor_masks) -> np.ndarray:
+    """The probability that a random lesion pixel has a higher value in the map than a
+    random distractor pixel (ties count half): the area under the ROC curve of the map as
+    a lesion-versus-distractor detector, the rank form of the ratio of attribution density
+    on lesions to that on distractors. 0.5 is chance (a constant or random map); free of
+    the masks' areas and of a constant offset. Pixels in both masks are left out; NaN when
+    an image has no lesion or no distractor pixel."""
+    from scipy import stats
+    m, k = _pair(maps, masks)
+    _, d = _pair(maps, distractor_masks)
+    lv = levels(m)
+    out = np.full(len(m), np.nan)
+    for i in range(len(m)):
+        lesion, other = k[i].ravel() & ~d[i].ravel(), d[i].ravel() & ~k[i].ravel()
+        a, b = lv[i][lesion], lv[i][other]
+        if len(a) and len(b):
+            ranks = stats.rankdata(np.concatenate([a, b]))
+            out[i] = (ranks[:len(a)].sum() - len(a) * (len(a) + 1) / 2) / (len(a) * len(b))
+    return out
 
 
 def random_pointing_baseline(masks, tolerance: float = 0) -> np.ndarray:
@@ -153,14 +236,14 @@ def pixel_order(maps, seed: int = 0) -> np.ndarray:
     """Each map's pixels from the most to the least attributed, (N, H*W). Ties are
     broken at random (seeded), so a constant map gives a random order, not a raster."""
     m = _maps(maps)
-    n, size = len(m), m[0].size
+    size = m[0].size
     key = np.random.default_rng(seed).random(size)
     return np.stack([np.lexsort((key, -mi.ravel())) for mi in m])
 
 
 def perturbation_curves(model, images, maps, targets=None, *, mode: str = "deletion",
-                        steps: int = 56, score: str = "probability",
-                        batch_size: int = 64) -> np.ndarray:
+                        steps: int = 56, score: str = "probability", fill=None,
+                        order_seed: int = 0, batch_size: int = 64) -> np.ndarray:
     """The target's score as pixels are deleted (or inserted) in the map's order.
 
     Args:
@@ -174,6 +257,11 @@ def perturbation_curves(model, images, maps, targets=None, *, mode: str = "delet
             step at 224 px (224 steps); 56 steps (896 pixels, 4 rows) give AUCs within
             0.01 of that on our images (the benchmark measures it).
         score: ``"probability"`` (Petsiuk et al.) or ``"logit"``.
+        fill: what the changed pixels become (deletion) or start as (insertion), images
+            (N, H, W, 3) in [0, 1]; ``None``: :data:`DELETION_FILL` for deletion, the
+            blurred image for insertion (Petsiuk et al.). The scorecard passes the scene
+            re-rendered without its elements: a fill that is no method's own.
+        order_seed: seed of the random order among tied pixels (:func:`pixel_order`).
 
     Returns:
         (N, steps + 1) scores, starting with the unchanged (or fully blurred) image.
@@ -192,9 +280,14 @@ def perturbation_curves(model, images, maps, targets=None, *, mode: str = "delet
     n, h, w = m.shape
     counts = np.round(np.arange(steps + 1) * h * w / steps).astype(np.int64)
     ranks = np.empty((n, h * w), np.int64)
-    order = pixel_order(m)
+    order = pixel_order(m, seed=order_seed)
     ranks[np.arange(n)[:, None], order] = np.arange(h * w)
-    start = np.full_like(images, DELETION_FILL) if mode == "deletion" else blurred(images)
+    if fill is None:
+        start = np.full_like(images, DELETION_FILL) if mode == "deletion" else blurred(images)
+    else:
+        start = check_images(fill, model)
+        if start.shape != images.shape:
+            raise ValueError(f"fill must have the images' shape {images.shape}, got {start.shape}")
     end = images if mode == "insertion" else start
     begin = images if mode == "deletion" else start
     curves = np.empty((n, steps + 1))
@@ -353,6 +446,21 @@ def randomization_correlation(method, model, images, targets=None, *, blocks=("l
 
 
 # --------------------------------------------------------------------------------------
+# Complexity
+# --------------------------------------------------------------------------------------
+
+def sparseness(maps) -> np.ndarray:
+    """The Gini index of each map's absolute values (Chalasani et al. 2020): 0 for a
+    constant map, (n - 1) / n for a map with one non-zero pixel. Higher: the attribution
+    is concentrated on fewer pixels (easier to read; not by itself more faithful)."""
+    a = np.sort(np.abs(_maps(maps)).reshape(len(maps), -1), axis=1)
+    n = a.shape[1]
+    total = a.sum(axis=1)
+    weights = 2 * np.arange(1, n + 1) - n - 1
+    return np.divide(a @ weights, n * total, out=np.zeros_like(total), where=total > 0)
+
+
+# --------------------------------------------------------------------------------------
 # Controls: maps that need no model
 # --------------------------------------------------------------------------------------
 
@@ -391,3 +499,31 @@ def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000,
     means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
     lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     return float(v.mean()), float(lo), float(hi), len(v)
+
+
+def wilson_ci(hits, n, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval for a share of ``hits`` out of ``n`` (better than the normal
+    approximation near 0 and 1, where the pointing game often is)."""
+    from scipy import stats
+    if n <= 0:
+        return np.nan, np.nan
+    z = stats.norm.ppf((1 + level) / 2)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for many tests at once (controls the
+    family-wise error rate): compare the adjusted values with the level, e.g. 0.05."""
+    p = np.asarray(p_values, np.float64)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    order = np.argsort(q)
+    adjusted = np.maximum.accumulate((len(q) - np.arange(len(q))) * q[order])
+    res = np.empty_like(q)
+    res[order] = np.minimum(adjusted, 1.0)
+    out[ok] = res
+    return out

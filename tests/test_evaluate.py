@@ -2,45 +2,11 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 
 from shared import data, evaluate, methods, metrics
-from toy_models import SpatialMask
-
-L = keras.layers
-
-
-def isolated_element(size=64):
-    """A generated scene with an element whose bounding box (grown by 4 px) touches no
-    other element: (dataset of that one image, element index, box mask)."""
-    for index in range(40):
-        ds = data.generate([0, 0, 0, 1, 0, 0], seed=index, size=size)   # measles: blotches
-        scene = ds.scene(0)
-        prints = [scene.footprint(k) for k in range(len(scene.elements))]
-        for k, fp in enumerate(prints):
-            ys, xs = np.nonzero(fp)
-            box = np.zeros_like(fp)
-            box[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5] = True
-            if len(prints) >= 3 and not any((box & p).any() for j, p in enumerate(prints) if j != k):
-                return ds, k, box
-    raise AssertionError("no scene with an isolated element")
-
-
-def model_seeing(box):
-    """A model that responds to the pixels inside ``box`` only (positive weights)."""
-    size = box.shape[0]
-    inputs = keras.Input((size, size, 3))
-    x = L.Conv2D(4, 3, padding="same", name="conv")(inputs)
-    x = SpatialMask(box, name="mask")(x)
-    x = L.Activation("relu", name="features")(x)
-    x = L.Dense(2, name="logits")(L.GlobalAveragePooling2D()(x))
-    model = keras.Model(inputs, L.Activation("softmax")(x))
-    rng = np.random.default_rng(0)
-    model.get_layer("conv").set_weights([rng.uniform(0.1, 1, (3, 3, 3, 4)), np.zeros(4)])
-    model.get_layer("logits").set_weights([np.array([[1.0, -1.0]] * 4), np.zeros(2)])
-    return model
+from toy_models import isolated_element, model_seeing
 
 
 def test_the_element_the_model_sees_is_the_important_one_and_a_map_on_it_scores_1():

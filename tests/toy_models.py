@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from shared import data
 from shared.methods.superpixels import grid_segmentation
 
 L = keras.layers
@@ -209,3 +210,36 @@ toy models above; a method not listed runs with its defaults."""
 def fast_parameters(name):
     """A copy of the registry tests' parameters for the method ``name``."""
     return dict(FAST.get(name, {}))
+
+
+# A generated scene and a model that sees one of its elements only (the scorecard's tests).
+
+def isolated_element(size=64):
+    """A generated scene with an element whose bounding box (grown by 4 px) touches no
+    other element: (dataset of that one image, element index, box mask)."""
+    for index in range(40):
+        ds = data.generate([0, 0, 0, 1, 0, 0], seed=index, size=size)   # measles: blotches
+        scene = ds.scene(0)
+        prints = [scene.footprint(k) for k in range(len(scene.elements))]
+        for k, fp in enumerate(prints):
+            ys, xs = np.nonzero(fp)
+            box = np.zeros_like(fp)
+            box[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5] = True
+            if len(prints) >= 3 and not any((box & p).any() for j, p in enumerate(prints) if j != k):
+                return ds, k, box
+    raise AssertionError("no scene with an isolated element")
+
+
+def model_seeing(box):
+    """A model that responds to the pixels inside ``box`` only (positive weights)."""
+    size = box.shape[0]
+    inputs = keras.Input((size, size, 3))
+    x = L.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = SpatialMask(box, name="mask")(x)
+    x = L.Activation("relu", name="features")(x)
+    x = L.Dense(2, name="logits")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, L.Activation("softmax")(x))
+    rng = np.random.default_rng(0)
+    model.get_layer("conv").set_weights([rng.uniform(0.1, 1, (3, 3, 3, 4)), np.zeros(4)])
+    model.get_layer("logits").set_weights([np.array([[1.0, -1.0]] * 4), np.zeros(2)])
+    return model

@@ -11,7 +11,8 @@ One module per subject, each with a ``run`` (or the functions it lists):
 :mod:`.generation` (data generation and the forward pass), :mod:`.methods` (every
 method, the gradient and faithfulness ratios), :mod:`.perturbation` (occlusion and RISE
 against their bare forward passes), :mod:`.lime_anchors` (LIME against the lime
-package's own usage, anchors), :mod:`.featurevis` (ms per optimisation step) and
+package's own usage, anchors), :mod:`.featurevis` (ms per optimisation step),
+:mod:`.scorecard` (the scorecard's settings against the defaults) and
 :mod:`.book` (the chapters' execution times recorded by ``tools.execute_chapters``;
 nothing is executed). The timing helpers they share are in :mod:`.timing`.
 """

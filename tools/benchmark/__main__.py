@@ -7,7 +7,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SUBJECTS = ["generation", "forward", "methods", "perturbation", "lime", "featurevis", "book"]
+SUBJECTS = ["generation", "forward", "methods", "perturbation", "lime", "featurevis", "scorecard",
+            "book"]
 """In the order they run (``book`` only reads the recorded chapter times)."""
 
 
@@ -42,7 +43,7 @@ def main(argv=None) -> None:
     from shared import data, models
     from shared.notebook import quiet_tensorflow
 
-    from . import featurevis, generation, lime_anchors, methods, perturbation
+    from . import featurevis, generation, lime_anchors, methods, perturbation, scorecard
     quiet_tensorflow()
     model = models.load_model()
     n = max(-(-args.batch_size // len(data.CLASS_NAMES)), args.images, args.anchors)
@@ -57,6 +58,7 @@ def main(argv=None) -> None:
         "lime": lambda: lime_anchors.run(model, images, n_images=args.images,
                                          n_anchors=args.anchors, **repeats),
         "featurevis": lambda: featurevis.run(model, **repeats),
+        "scorecard": lambda: scorecard.run(model),
         "book": chapter_times,
     }
     for subject in subjects:

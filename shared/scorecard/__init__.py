@@ -1,0 +1,40 @@
+"""The scorecard: every method and control measured on the same images, paired.
+
+    python -m shared.scorecard                 # what is missing: the truth, then each entry
+    python -m shared.scorecard gradcam rise    # these (recomputed with --force)
+    python -m shared.scorecard --list          # what is committed
+
+The images are the first :data:`PER_CLASS` lesion images of each lesion class of the
+test split (200), the same for every entry. Their scenes are redrawn to measure what
+each element is worth to the model (:mod:`~shared.scorecard.groundtruth`: Shapley
+values over the scene's elements, single-removal drops, removal curves), and every
+entry (:func:`entries`: the registered methods and the controls) is scored on every
+metric of :data:`METRICS` (:mod:`~shared.scorecard.measures`), one value per image.
+:mod:`~shared.scorecard.tables` reads the committed files: :func:`scorecard` for rows
+with intervals, :func:`per_image` for figures, :func:`versus_best` (every method against the best)
+and :func:`compare` (one entry against others) for paired tests.
+"""
+
+from .groundtruth import (MIN_GAP, PERMUTATIONS, antithetic_permutations, curve_area,
+                          normalised, removal_curve,
+                          scene_game, scene_truth, shapley_values)
+from .measures import METRICS, STEPS, Evidence, Metric
+from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, Entry,
+                  control_maps, empty_scenes, entries, evaluate_batch, evaluate_entry,
+                  evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
+                  training_references)
+from .tables import (available, chance, compare, format_comparison, format_scorecard,
+                     interval, load, per_image, scorecard, versus_best)
+
+__all__ = [
+    "METRICS", "Metric", "Evidence", "STEPS",
+    "Entry", "entries", "CONTROL_NOTES", "control_maps", "training_references",
+    "PER_CLASS", "SANITY_PER_CLASS", "DRAWS", "RESULTS",
+    "evaluation_set", "in_sanity_set", "empty_scenes", "randomized_models", "renoised",
+    "image_truth", "evaluate_batch", "evaluate_entry",
+    "shapley_values", "antithetic_permutations", "scene_game", "scene_truth",
+    "removal_curve", "normalised",
+    "curve_area", "PERMUTATIONS", "MIN_GAP",
+    "load", "available", "per_image", "interval", "chance", "scorecard",
+    "format_scorecard", "versus_best", "compare", "format_comparison",
+]
