@@ -92,3 +92,72 @@ def test_a_constant_map_gets_the_chance_levels(marked):
 def test_unknown_experiment_is_refused_by_name():
     with pytest.raises(ValueError, match=r"unknown experiment 'shortcuts'.*imbalance"):
         scorecard.load_experiment("shortcuts")
+
+
+# ------------------------------------------------------------------ the whole command
+
+def darkness_model(weight):
+    """Six classes; the Monkeypox logit is ``weight`` x the mean darkness below 0.3, the
+    others constant (Chickenpox highest): with a large weight, a dark marker makes the
+    image Monkeypox."""
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(1, 1, name="conv")(inputs)
+    x = keras.layers.Activation("relu", name="features")(x)
+    x = keras.layers.Dense(6, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(x))
+    model.get_layer("conv").set_weights([np.full((1, 1, 3, 1), -1 / 3), np.array([0.3])])
+    column = np.zeros((1, 6))
+    column[0, data.class_index("Monkeypox")] = weight
+    model.get_layer("logits").set_weights([column, np.array([0.01, 0, 0, 0, 0, 0])])
+    return model
+
+
+def test_the_evaluation_command_computes_resumes_and_tabulates(tmp_path, monkeypatch):
+    from shared.scorecard import experiments
+
+    def decision_saliency(model, images, targets=None):
+        """Saliency that, like anchors, explains the predicted class only."""
+        predicted = methods.resolve_targets(model, images)
+        assert targets is not None and (np.asarray(targets) == predicted).all()
+        return methods.ATTRIBUTIONS["saliency"](model, images, targets)
+    decision_saliency.decision_only = True
+
+    toys = {"shortcut": darkness_model(1e4), "default": darkness_model(0.0),
+            "imbalanced": darkness_model(1e4), "small": darkness_model(0.0)}
+    monkeypatch.setattr(experiments, "_models", lambda names: {n: toys[n] for n in names})
+    monkeypatch.setattr(experiments, "SIZE", SIZE)
+    monkeypatch.setattr(experiments, "BEHAVIOUR_PER_CLASS", 2)
+    monkeypatch.setattr(experiments, "MAPS_PER_CLASS", 2)
+    monkeypatch.setattr(experiments, "EMPTY_SCENES_PER_CLASS", 1)
+    monkeypatch.setattr(scorecard.run, "RESULTS", tmp_path)
+    monkeypatch.setitem(methods.ATTRIBUTIONS, "decision_saliency", decision_saliency)
+    monkeypatch.setattr(experiments, "_method_entries", lambda: {
+        "saliency": scorecard.Entry("saliency", "saliency"),
+        "decision_saliency": scorecard.Entry("decision_saliency", "decision_saliency")})
+    log = []
+    experiments.compute("shortcut", log=log.append)
+    experiments.compute("shortcut", log=log.append)             # resumes: nothing to do
+    assert len(log) == 1 + 2 * 2                                # behaviour, 2 x 2 maps
+    done = scorecard.load_experiment("shortcut")
+    assert done["command"] == "python -m shared.scorecard shortcut"
+
+    behaviour = scorecard.shortcut_behaviour_table()
+    assert behaviour.loc["shortcut", ("accuracy, marked", "mean")] < \
+        behaviour.loc["shortcut", ("accuracy, clean", "mean")]
+    assert behaviour.loc["shortcut", ("others called it, marked", "mean")] == 1.0
+    assert behaviour.loc["default", ("logit gain", "mean")] == 0.0
+
+    table = scorecard.shortcut_methods_table()
+    assert list(table.index) == ["saliency", "decision_saliency"]
+    assert table.loc["saliency", ("share (shortcut)", "n")] == 12
+    # the decision-only method explains the images the model calls Monkeypox only:
+    # every marked image on the shortcut model, none on the book's
+    decided = done["methods"]["decision_saliency"]
+    assert decided["shortcut"]["images"] == 12 and decided["default"]["images"] == 0
+    assert decided["default"]["share"] == [None] * 12          # NaN, stored as null
+
+    experiments.compute("imbalance", log=log.append)
+    table = scorecard.imbalance_methods_table()
+    assert ("difference", "mean") in table.columns
+    rows = scorecard.imbalance_behaviour_table()
+    assert rows.loc[("imbalanced", "Healthy"), "n"] == 2

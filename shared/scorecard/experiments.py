@@ -47,6 +47,8 @@ MAPS_PER_CLASS = 8
 SHORTCUT_MODELS = ("shortcut", "default")
 IMBALANCE_MODELS = ("imbalanced", "small", "default")
 IMBALANCE_MAP_MODELS = ("imbalanced", "small")
+SIZE = None
+"""Image side in pixels (``None``: :data:`shared.data.IMAGE_SIZE`, the checkpoints')."""
 EMPTY_SCENES_PER_CLASS = 20
 """Scenes per class redrawn as empty skin to read each class's prior logit."""
 
@@ -91,7 +93,7 @@ def shortcut_behaviour(per_class: int = BEHAVIOUR_PER_CLASS) -> dict:
     """Per model and per image: correct on the clean and on the marked image, called
     the shortcut class, and the shortcut class's logit gain from the marker."""
     from shared import data
-    marked, clean = marked_test_set(per_class)
+    marked, clean = marked_test_set(per_class, size=SIZE)
     target = data.class_index(shortcut_class())
     out = dict(labels=marked.labels.tolist(), shortcut_class=shortcut_class())
     for name, model in _models(SHORTCUT_MODELS).items():
@@ -141,7 +143,7 @@ def imbalance_behaviour(per_class: int = BEHAVIOUR_PER_CLASS) -> dict:
     logit on empty skin (the first :data:`EMPTY_SCENES_PER_CLASS` test scenes of each
     class with all their elements removed)."""
     from shared import data
-    test = data.load_split("test", per_class)
+    test = data.load_split("test", per_class, size=SIZE or data.IMAGE_SIZE)
     empty = data.render_many([test.scene(i).empty() for i in range(len(test))
                               if i % per_class < EMPTY_SCENES_PER_CLASS])
     out = dict(labels=test.labels.tolist())
@@ -155,7 +157,7 @@ def imbalance_behaviour(per_class: int = BEHAVIOUR_PER_CLASS) -> dict:
 def maps_set(per_class: int = MAPS_PER_CLASS):
     """The images every method explains in the experiments: the first ``per_class``
     test images of every class, marked (the shortcut) and clean (the imbalance)."""
-    return marked_test_set(per_class)
+    return marked_test_set(per_class, size=SIZE)
 
 
 def _batches(n: int) -> list[np.ndarray]:
@@ -192,11 +194,11 @@ def compute(name: str, *, log=print) -> None:
     done = _load(name)
     if "behaviour" not in done:
         tick = time.perf_counter()
-        done["behaviour"] = (shortcut_behaviour() if name == "shortcut"
-                             else imbalance_behaviour())
+        done["behaviour"] = (shortcut_behaviour if name == "shortcut"
+                             else imbalance_behaviour)(BEHAVIOUR_PER_CLASS)
         log(f"{name}: behaviour in {time.perf_counter() - tick:.0f} s")
         _save(name, done)
-    marked, clean = maps_set()
+    marked, clean = maps_set(MAPS_PER_CLASS)
     ds = marked if name == "shortcut" else clean
     names = SHORTCUT_MODELS if name == "shortcut" else IMBALANCE_MAP_MODELS
     loaded = _models(names)
@@ -219,14 +221,32 @@ def compute(name: str, *, log=print) -> None:
             if model_name in slot:
                 continue
             tick = time.perf_counter()
+            # a method that explains the decision only (anchors) gets the images whose
+            # predicted class is the target; the others are NaN in its columns
+            rows = np.arange(len(ds))
+            if getattr(methods.ATTRIBUTIONS[entry.method], "decision_only", False):
+                rows = np.flatnonzero(methods.resolve_targets(model, ds.images)
+                                      == targets[model_name])
+            part = ds[rows]
+            if "marker" in ds.info:
+                part.info["marker"] = [ds.info["marker"][i] for i in rows]
             maps = np.concatenate([
-                run._maps(entry, model, ds[rows], targets[model_name][rows], None)
-                for rows in _batches(len(ds))])
+                run._maps(entry, model, part[b], targets[model_name][rows][b], None)
+                for b in _batches(len(part))]) if len(part) else None
             if name == "shortcut":
-                values = marker_measures(maps, ds, done["truth"][model_name])
+                truth = [done["truth"][model_name][i] for i in rows]
+                found = marker_measures(maps, part, truth) if len(part) else {}
+                keys = ("share", "area", "pointing", "rank_map", "rank_truth")
             else:
-                values = dict(rank_accuracy=metrics.rank_accuracy(maps, ds.masks)
-                              .tolist())
+                found = dict(rank_accuracy=metrics.rank_accuracy(maps, part.masks).tolist()
+                             ) if len(part) else {}
+                keys = ("rank_accuracy",)
+            values = {}
+            for key in keys:
+                column = np.full(len(ds), np.nan)
+                column[rows] = found.get(key, [])
+                values[key] = column.tolist()
+            values["images"] = len(rows)
             values["seconds"] = time.perf_counter() - tick
             slot[model_name] = values
             _save(name, done)
