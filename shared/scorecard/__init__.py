@@ -28,7 +28,7 @@ from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, En
                   control_maps, empty_scenes, entries, evaluate_batch, evaluate_entry,
                   evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
                   training_references)
-from .experiments import (EXPERIMENTS, imbalance_behaviour_table, imbalance_methods_table,
+from .experiments import (EXPERIMENTS, compute_experiment, imbalance_behaviour_table, imbalance_methods_table,
                           load_experiment, marked_test_set, marker_measures,
                           shortcut_behaviour_table, shortcut_methods_table)
 from .figures import class_curves, critical_difference, forest, mean_ranks, scatter
@@ -49,7 +49,7 @@ __all__ = [
     "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
     "measure", "mean_curves",
     "forest", "mean_ranks", "critical_difference", "scatter", "class_curves",
-    "EXPERIMENTS", "marked_test_set", "marker_measures", "load_experiment",
+    "EXPERIMENTS", "compute_experiment", "marked_test_set", "marker_measures", "load_experiment",
     "shortcut_behaviour_table", "shortcut_methods_table", "imbalance_behaviour_table",
     "imbalance_methods_table",
 ]

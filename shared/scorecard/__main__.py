@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     if names:
         scorecard(names, every)
     for name in chosen:
-        experiments.compute(name)
+        experiments.compute_experiment(name)
 
 
 def scorecard(names, every) -> None:

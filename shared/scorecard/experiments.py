@@ -186,7 +186,7 @@ def _save(name: str, payload: dict) -> None:
         json.dumps(run._rounded(payload), separators=(",", ":")) + "\n")
 
 
-def compute(name: str, *, log=print) -> None:
+def compute_experiment(name: str, *, log=print) -> None:
     """Compute what is missing of one experiment, saving after each part."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; expected one of {EXPERIMENTS}")
