@@ -59,6 +59,8 @@ from .occlusion import occlusion
 from .rise import rise
 from .lime import lime, lime_explanation
 from .anchors import anchor_explanation, anchor_explanations, anchors
+from .shap import (deep_shap, kernel_shap, kernel_shap_explanation, partition_shap,
+                   shapley_kernel)
 
 
 def feature_layers(model) -> list[str]:
@@ -79,6 +81,7 @@ __all__ = [
     "guided_model", "relu_backward", "relu_with_backward",
     "occlusion", "rise", "lime", "lime_explanation",
     "anchor_explanation", "anchor_explanations", "anchors",
+    "kernel_shap", "kernel_shap_explanation", "shapley_kernel", "partition_shap", "deep_shap",
     # the primitives and checks
     "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
     "resolve_targets", "scores",
