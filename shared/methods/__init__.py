@@ -48,7 +48,7 @@ from .inputs import check_images
 from .primitives import (activations, gradients, layer_gradients, mean_input_gradients,
                          resolve_targets, scores)
 from .postprocess import REDUCTIONS, normalize, reduce_channels, substitute, upsample
-from .superpixels import SEGMENTATIONS
+from .superpixels import SEGMENTATIONS, grid_segmentation, relabel, segmentation_function
 from .gradcam import (cam, gradcam, gradcam_plus_plus, gradcam_plus_plus_rule, gradcam_rule,
                       hirescam, layercam, layercam_rule, scorecam)
 from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
@@ -59,8 +59,8 @@ from .occlusion import occlusion
 from .rise import rise
 from .lime import lime, lime_explanation
 from .anchors import anchor_explanation, anchor_explanations, anchors
-from .shap import (deep_shap, kernel_shap, kernel_shap_explanation, partition_shap,
-                   shapley_kernel)
+from .shap import (PARTITION_ROUND, KernelShapExplanation, deep_shap, kernel_shap,
+                   kernel_shap_explanation, partition_shap, shapley_kernel, superpixel_means)
 
 
 def feature_layers(model) -> list[str]:
@@ -81,7 +81,8 @@ __all__ = [
     "guided_model", "relu_backward", "relu_with_backward",
     "occlusion", "rise", "lime", "lime_explanation",
     "anchor_explanation", "anchor_explanations", "anchors",
-    "kernel_shap", "kernel_shap_explanation", "shapley_kernel", "partition_shap", "deep_shap",
+    "kernel_shap", "kernel_shap_explanation", "KernelShapExplanation", "shapley_kernel",
+    "superpixel_means", "partition_shap", "PARTITION_ROUND", "deep_shap",
     # the primitives and checks
     "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
     "resolve_targets", "scores",
@@ -89,4 +90,5 @@ __all__ = [
     "feature_layers", "network", "count_passes", "quiet_retracing",
     # post-processing
     "REDUCTIONS", "SEGMENTATIONS", "normalize", "reduce_channels", "substitute", "upsample",
+    "grid_segmentation", "relabel", "segmentation_function",
 ]
