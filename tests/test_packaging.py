@@ -1,6 +1,9 @@
 """Pins, packaging and the chapter pairs: checks that cost nothing and catch drift."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -101,3 +104,19 @@ def test_readme_lists_every_chapter_with_a_colab_badge_from_the_configured_repos
     assert block.group(2) == chapter_table(), "run `make sync` to update the README's table"
     for md in CHAPTERS:
         assert colab_url(md.stem) in block.group(2), md.stem
+
+
+def test_importing_the_package_then_alibi_prints_nothing_from_python():
+    # A chapter cell that writes to stderr fails under nbval. TensorFlow's C++ start-up
+    # lines (absl/glog format) go to the process's stderr, not to a cell's output; any
+    # other line here (a Python warning or log) would land in the cell.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("USE_TF", None)
+    env.pop("TRANSFORMERS_NO_ADVISORY_WARNINGS", None)
+    done = subprocess.run([sys.executable, "-c", "import shared.methods, alibi"],
+                          capture_output=True, text=True, env=env, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    native = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} )")
+    python = [line for line in done.stderr.splitlines() if line and not native.match(line)]
+    assert python == []
