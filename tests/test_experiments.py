@@ -161,6 +161,10 @@ def test_the_evaluation_command_computes_resumes_and_tabulates(tmp_path, monkeyp
     assert decided["shortcut"]["images"] == 6 and decided["default"]["images"] == 0
     assert decided["default"]["share"] == [None] * 6          # NaN, stored as null
 
+    with pytest.raises(ValueError, match=r"unknown methods \['nope'\]"):
+        scorecard.compute_experiment("imbalance", methods=["nope"])
+    scorecard.compute_experiment("imbalance", methods=["decision_saliency"])
+    assert list(scorecard.load_experiment("imbalance")["methods"]) == ["decision_saliency"]
     scorecard.compute_experiment("imbalance", log=log.append)
     table = scorecard.imbalance_methods_table()
     assert ("difference", "mean") in table.columns
