@@ -395,3 +395,20 @@ def test_comparison_is_paired_and_reads_each_metric_direction():
     table = scorecard.format_scorecard(scorecard.scorecard(["oracle", "random"]),
                                        with_chance=True)
     assert table.loc["chance", "lesion_vs_distractor"] == "0.50"
+
+
+def test_the_measuring_page_declares_each_column_as_the_registry_does():
+    """The table of book/chapters/measuring.md lists the registry's metrics in order,
+    each with its group, chance level and direction."""
+    from pathlib import Path
+    page = Path(__file__).resolve().parents[1] / "book" / "chapters" / "measuring.md"
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in page.read_text().splitlines()
+            if line.startswith("| ") and line.rstrip().endswith(("| higher |", "| lower |"))]
+    assert [r[0] for r in rows] == list(scorecard.METRICS)
+    for name, group, _, chance, better in rows:
+        m = scorecard.METRICS[name]
+        assert m.group == group, name
+        assert m.higher_is_better == (better == "higher"), name
+        expected = "" if m.chance is None else "area" if m.chance == "area" else f"{m.chance:g}"
+        assert chance == expected, name
