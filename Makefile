@@ -18,7 +18,7 @@ CHROMIUM ?= chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book check test colab chromium screenshots execute sync benchmark train clean
+.PHONY: book check test colab chromium screenshots execute sync benchmark train diagrams clean
 
 # uv installs the pinned set in seconds where pip takes minutes (the same packages: pip
 # check passes); pip stays in the environment for readers and for the chapters' own cells.
@@ -77,6 +77,10 @@ benchmark: $(STAMP)
 ## Retrain the shared checkpoint from scratch (~25 min on 2 cores).
 train: $(STAMP)
 	$(PY) -m shared.train
+
+## Redraw the methods' schematic diagrams into book/_static/diagrams/ (seconds, no model).
+diagrams: $(STAMP)
+	$(PY) -m tools.diagrams
 
 clean:
 	rm -rf _build

@@ -412,3 +412,21 @@ def test_the_measuring_page_declares_each_column_as_the_registry_does():
         assert m.higher_is_better == (better == "higher"), name
         expected = "" if m.chance is None else "area" if m.chance == "area" else f"{m.chance:g}"
         assert chance == expected, name
+
+
+def test_measure_scores_maps_of_ones_own_like_the_committed_entry(shared_model):
+    """The lesion-mask control's committed values are what measure() gives for the
+    masks as maps on the first images (no model is needed for the map itself)."""
+    ds = scorecard.evaluation_set(shared_model, per_class=1)
+    values = scorecard.measure(shared_model, ds, ds.masks.astype(np.float32),
+                               ["pointing", "rank_accuracy", "shapley_rank", "deletion"])
+    committed = scorecard.load("lesion_mask")
+    at = [committed["indices"].index(k) for k in ds.info["indices"]]
+    for key, v in values.items():
+        np.testing.assert_allclose(v, committed["per_image"][key][at], atol=2e-3, rtol=0.02,
+                                   equal_nan=True, err_msg=key)
+    with pytest.raises(ValueError, match="maps must be"):
+        scorecard.measure(shared_model, ds, ds.masks[:1])
+    ds.info["indices"] = [k + 60 for k in ds.info["indices"]]   # beyond the first 40
+    with pytest.raises(ValueError, match="no committed ground truth"):
+        scorecard.truth_of(ds)

@@ -12,7 +12,8 @@ entry (:func:`entries`: the registered methods and the controls) is scored on ev
 metric of :data:`METRICS` (:mod:`~shared.scorecard.measures`), one value per image.
 :mod:`~shared.scorecard.tables` reads the committed files: :func:`scorecard` for rows
 with intervals, :func:`per_image` for figures, :func:`versus_best` (every method against the best)
-and :func:`compare` (one entry against others) for paired tests.
+and :func:`compare` (one entry against others) for paired tests; :func:`measure`
+scores maps of your own on the same images, like the scorecard.
 """
 
 from .groundtruth import (MIN_GAP, PERMUTATIONS, antithetic_permutations, curve_area,
@@ -24,7 +25,7 @@ from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, En
                   evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
                   training_references)
 from .tables import (available, chance, compare, format_comparison, format_scorecard,
-                     interval, load, per_image, scorecard, versus_best)
+                     interval, load, measure, per_image, scorecard, truth_of, versus_best)
 
 __all__ = [
     "METRICS", "Metric", "Evidence", "STEPS",
@@ -36,5 +37,6 @@ __all__ = [
     "removal_curve", "normalised",
     "curve_area", "PERMUTATIONS", "MIN_GAP",
     "load", "available", "per_image", "interval", "chance", "scorecard",
-    "format_scorecard", "versus_best", "compare", "format_comparison",
+    "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
+    "measure",
 ]

@@ -254,3 +254,41 @@ def format_comparison(frame, digits: int = 2):
                                    for a, b, c in zip(m, lo, hi)]
             out[f"vs {who}"] = frame[(who, "verdict")]
     return out
+
+
+def truth_of(ds) -> list[dict]:
+    """The committed ground truth of each image of ``ds``, a set made by
+    :func:`~shared.scorecard.run.evaluation_set` (any ``per_class`` up to
+    :data:`~shared.scorecard.run.PER_CLASS`), in its order."""
+    truth = load("truth")
+    row = {k: j for j, k in enumerate(truth["indices"])}
+    indices = ds.info.get("indices")
+    if indices is None or len(indices) != len(ds):
+        raise ValueError("ds must come from scorecard.evaluation_set (it has no test-split "
+                         "indices)")
+    missing = [k for k in indices if k not in row]
+    if missing:
+        raise ValueError(f"{len(missing)} images of ds have no committed ground truth "
+                         f"(test-split indices {missing[:5]}...): the scorecard covers the "
+                         f"first {len(truth['indices']) // 5} lesion images of each class")
+    return [truth["images"][row[k]] for k in indices]
+
+
+def measure(model, ds, maps, metrics_=None, **extra) -> dict:
+    """The scorecard's metrics for maps of your own (a method at other parameters, a
+    layer the scorecard does not use) on images of the evaluation set, explaining the
+    predicted class as the scorecard does: ``{metric: values (N,)}``.
+
+    ``extra``: what the sanity columns compare with, as in
+    :class:`~shared.scorecard.measures.Evidence` (``randomized={"top": maps, "full":
+    maps}``, ``second_seed=maps``, ``renoised=maps``); the columns without it are NaN.
+    """
+    from .measures import Evidence
+    from .run import empty_scenes
+    truth = truth_of(ds)
+    maps = np.asarray(maps)
+    if maps.shape != ds.images.shape[:3]:
+        raise ValueError(f"maps must be (N, H, W) = {ds.images.shape[:3]}, got {maps.shape}")
+    ev = Evidence(model, ds, ds.info["targets"], truth, maps, empty=empty_scenes(ds),
+                  **extra)
+    return {key: np.asarray(METRICS[key].compute(ev), np.float64) for key in _keys(metrics_)}
