@@ -35,8 +35,12 @@ class Metric:
     higher_is_better: bool
     chance: float | str | None
     """The value of a map without information: a number, ``"area"`` (the mask's area
-    share, per image), or ``None`` where no single value applies."""
+    share, per image), or ``None`` where no single value applies (a random map's sum over
+    an element grows with the element's area, and larger elements matter more: compare
+    the element columns with the ``elements`` control, whose sums *are* the areas)."""
     compute: Callable[["Evidence"], np.ndarray]
+    hits: bool = False
+    """One value per image is (mostly) a hit or a miss: the interval is Wilson's."""
 
 
 class Evidence:
@@ -149,11 +153,12 @@ METRICS = {m.name: m for m in [
     Metric("pointing", "localisation",
            "pointing game: the share of the map's tied maxima that lie on a lesion "
            "(Zhang et al. 2018)", True, "area",
-           lambda ev: metrics.pointing_game(ev.maps, ev.data.masks, ties="share")),
+           lambda ev: metrics.pointing_game(ev.maps, ev.data.masks, ties="share"), hits=True),
     Metric("pointing_7px", "localisation",
            "pointing game with Zhang et al.'s 15 px tolerance scaled to 224 px (7 px)",
            True, "area",
-           lambda ev: metrics.pointing_game(ev.maps, ev.data.masks, 7, ties="share")),
+           lambda ev: metrics.pointing_game(ev.maps, ev.data.masks, 7, ties="share"),
+           hits=True),
     Metric("rank_accuracy", "localisation",
            "share of the K highest pixels on the lesions, K their area (Arras et al. 2022)",
            True, "area", lambda ev: metrics.rank_accuracy(ev.maps, ev.data.masks)),
@@ -172,18 +177,18 @@ METRICS = {m.name: m for m in [
            lambda ev: ev.pixel_area("insertion") - _random_order(ev, "random_insertion")),
     Metric("rerender_morf", "faithfulness",
            "elements removed most relevant first, scene redrawn each time: a random "
-           "order's area minus the map's", True, 0.0,
+           "order's area minus the map's", True, None,
            lambda ev: _random_order(ev, "random_order") - ev.removal_areas["morf"]),
     Metric("rerender_lerf", "faithfulness",
            "elements removed least relevant first, scene redrawn each time: the map's "
-           "area minus a random order's", True, 0.0,
+           "area minus a random order's", True, None,
            lambda ev: ev.removal_areas["lerf"] - _random_order(ev, "random_order")),
     Metric("shapley_rank", "ground truth",
            "rank correlation of the map's sum on each element with the element's "
-           "Shapley value", True, 0.0, lambda ev: ev.element_rank("shapley")),
+           "Shapley value", True, None, lambda ev: ev.element_rank("shapley")),
     Metric("drop_rank", "ground truth",
            "rank correlation of the map's sum on each element with the drop when it "
-           "alone is removed", True, 0.0, lambda ev: ev.element_rank("drop")),
+           "alone is removed", True, None, lambda ev: ev.element_rank("drop")),
     Metric("randomized_top", "sanity",
            "|rank correlation| with the map after re-initialising the logits layer "
            "(Adebayo et al. 2018)", False, None,

@@ -76,12 +76,13 @@ def per_image(names=None, metrics_=None):
     return pd.concat(frames, ignore_index=True)
 
 
-def interval(values) -> tuple[float, float, float, int]:
+def interval(values, hits: bool = False) -> tuple[float, float, float, int]:
     """Mean, 95 % interval and n of one column's values (NaN left out): Wilson's interval
-    when every value is 0 or 1, else a percentile bootstrap."""
+    for ``hits`` (a column of hits and misses) when every value is 0 or 1, else a
+    percentile bootstrap."""
     v = np.asarray(values, np.float64)
     v = v[~np.isnan(v)]
-    if len(v) and np.isin(v, (0.0, 1.0)).all():
+    if hits and len(v) and np.isin(v, (0.0, 1.0)).all():
         low, high = metrics.wilson_ci(v.sum(), len(v))
         return float(v.mean()), low, high, len(v)
     return metrics.bootstrap_ci(v, seed=SEED)
@@ -131,7 +132,7 @@ def scorecard(names=None, *, by_class: bool = False, metrics_=None):
         for group, keep in groups:
             row = {}
             for key in keys:
-                mean, low, high, n = interval(r["per_image"][key][keep])
+                mean, low, high, n = interval(r["per_image"][key][keep], METRICS[key].hits)
                 row.update({(key, "mean"): mean, (key, "low"): low, (key, "high"): high,
                             (key, "n"): n})
             cost = r.get("cost", {})
