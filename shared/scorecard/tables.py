@@ -208,7 +208,8 @@ def versus_best(names=None, metrics_=None, level: float = 0.05):
         for r, q in zip(part, adjusted):
             r.update(p_holm=float(q), tied=bool(q >= level))
         rows += part
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["metric", "entry", "best", "difference", "p", "p_holm",
+                                       "tied"])
 
 
 def compare(name: str, others=("random", "redness"), metrics_=None):
