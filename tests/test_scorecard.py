@@ -430,3 +430,17 @@ def test_measure_scores_maps_of_ones_own_like_the_committed_entry(shared_model):
     ds.info["indices"] = [k + 60 for k in ds.info["indices"]]   # beyond the first 40
     with pytest.raises(ValueError, match="no committed ground truth"):
         scorecard.truth_of(ds)
+
+
+def test_mean_curves_run_from_the_image_to_the_bare_skin():
+    if "random" not in COMMITTED:
+        pytest.skip("random is not committed")
+    frame = scorecard.mean_curves(["random"], "deletion")
+    assert set(frame["class"]) == {"Chickenpox", "Cowpox", "Measles", "Monkeypox", "Smallpox"}
+    start = frame[frame.share == 0]
+    end = frame[frame.share == 1]
+    np.testing.assert_allclose(start["mean"], 1.0, atol=1e-3)     # the image itself
+    np.testing.assert_allclose(end["mean"], 0.0, atol=1e-3)       # the bare skin
+    assert (frame.low <= frame["mean"] + 1e-9).all() and (frame["mean"] <= frame.high + 1e-9).all()
+    with pytest.raises(ValueError, match="mode"):
+        scorecard.mean_curves(["random"], "sideways")

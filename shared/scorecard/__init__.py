@@ -25,7 +25,8 @@ from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, En
                   evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
                   training_references)
 from .tables import (available, chance, compare, format_comparison, format_scorecard,
-                     interval, load, measure, per_image, scorecard, truth_of, versus_best)
+                     interval, load, mean_curves, measure, per_image, scorecard, truth_of,
+                     versus_best)
 
 __all__ = [
     "METRICS", "Metric", "Evidence", "STEPS",
@@ -38,5 +39,5 @@ __all__ = [
     "curve_area", "PERMUTATIONS", "MIN_GAP",
     "load", "available", "per_image", "interval", "chance", "scorecard",
     "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
-    "measure",
+    "measure", "mean_curves",
 ]

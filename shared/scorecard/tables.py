@@ -294,3 +294,33 @@ def measure(model, ds, maps, metrics_=None, **extra) -> dict:
     ev = Evidence(model, ds, ds.info["targets"], truth, maps, empty=empty_scenes(ds),
                   **extra)
     return {key: np.asarray(METRICS[key].compute(ev), np.float64) for key in _keys(metrics_)}
+
+
+def mean_curves(names=None, mode: str = "deletion", by_class: bool = True):
+    """The committed pixel deletion (or insertion) curves averaged over images, with a
+    pointwise bootstrap 95 % band: a long pandas DataFrame with columns ``entry``,
+    ``class`` (``"all"`` without ``by_class``), ``share`` (of pixels changed), ``mean``,
+    ``low``, ``high``. The ``random`` entry's band is the reference a map must leave."""
+    import pandas as pd
+
+    from shared import data
+    if mode not in ("deletion", "insertion"):
+        raise ValueError(f"mode must be 'deletion' or 'insertion', got {mode!r}")
+    rows = []
+    rng = np.random.default_rng(SEED)
+    for name in _names(names):
+        r = load(name)
+        curves = np.array([[np.nan if v is None else v for v in c] for c in r["curves"][mode]],
+                          np.float64)
+        labels = np.asarray(r["labels"])
+        groups = ({data.CLASS_NAMES[c]: labels == c for c in np.unique(labels)} if by_class
+                  else {"all": np.ones(len(labels), bool)})
+        share = np.linspace(0, 1, curves.shape[1])
+        for group, keep in groups.items():
+            c = curves[keep]
+            c = c[np.isfinite(c).all(axis=1)]
+            boot = c[rng.integers(0, len(c), (1000, len(c)))].mean(axis=1)
+            low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+            rows += [dict(entry=name, **{"class": group}, share=s, mean=m, low=lo, high=hi)
+                     for s, m, lo, hi in zip(share, c.mean(axis=0), low, high)]
+    return pd.DataFrame(rows)
