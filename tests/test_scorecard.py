@@ -341,6 +341,12 @@ def committed_set(shared_model):
     return scorecard.evaluation_set(shared_model), scorecard.load("truth")
 
 
+@pytest.fixture(scope="module")
+def randomized(shared_model):
+    """The randomized copies, made once for every recomputation below."""
+    return scorecard.randomized_models(shared_model)
+
+
 def test_committed_truth_agrees_with_a_recomputation(shared_model, committed_set):
     """The ground truth of the image with the fewest elements among the first ten,
     redrawn and rescored (2e-3 logits, or 2 % for another CPU's round-off)."""
@@ -357,7 +363,8 @@ def test_committed_truth_agrees_with_a_recomputation(shared_model, committed_set
 
 @pytest.mark.parametrize("name", [n for n in ("gradcam", "smoothgrad", "random", "oracle")
                                   if n in COMMITTED])
-def test_committed_results_agree_with_a_recomputation(shared_model, committed_set, name):
+def test_committed_results_agree_with_a_recomputation(shared_model, committed_set,
+                                                      randomized, name):
     """The first two images of the first batch (sanity set: draws 0 and 1; a seeded
     method draws their noise at the same batch positions) scored again: every committed
     value must agree (2e-3, or 2 % for another CPU's round-off)."""
@@ -367,7 +374,7 @@ def test_committed_results_agree_with_a_recomputation(shared_model, committed_se
     again = scorecard.evaluate_batch(
         scorecard.entries()[name], shared_model, ds[rows],
         np.asarray(ds.info["targets"])[rows], [truth["images"][i] for i in rows],
-        sanity_positions=[0, 1], randomized=scorecard.randomized_models(shared_model))
+        sanity_positions=[0, 1], randomized=randomized)
     for key, values in again["per_image"].items():
         np.testing.assert_allclose(values, committed["per_image"][key][rows], atol=2e-3,
                                    rtol=0.02, equal_nan=True, err_msg=f"{name}: {key}")
