@@ -451,3 +451,17 @@ def test_mean_curves_run_from_the_image_to_the_bare_skin():
     assert (frame.low <= frame["mean"] + 1e-9).all() and (frame["mean"] <= frame.high + 1e-9).all()
     with pytest.raises(ValueError, match="mode"):
         scorecard.mean_curves(["random"], "sideways")
+
+
+def test_a_stopped_run_resumes_from_its_partial_file(seen, tmp_path):
+    """The finished batches are read back, not recomputed (the second run has no model
+    to compute with), and the time spent is kept."""
+    ds, model, k, truth = seen
+    partial = tmp_path / "redness.partial.json"
+    entry = scorecard.entries()["redness"]
+    first = scorecard.evaluate_entry(entry, model, ds, [truth], partial=partial, timed=False)
+    again = scorecard.evaluate_entry(entry, None, ds, [truth], partial=partial, timed=False)
+    assert again["per_image"].keys() == first["per_image"].keys()
+    for key, values in first["per_image"].items():
+        np.testing.assert_allclose(again["per_image"][key], values, rtol=1e-5, equal_nan=True)
+    assert first["seconds"] > 0 and again["seconds"] == pytest.approx(first["seconds"], rel=1e-5)

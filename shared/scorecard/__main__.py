@@ -73,7 +73,8 @@ def main(argv=None) -> None:
         bar = Progress(name, len(ds))
         result = run.evaluate_entry(entry, model, ds, truth, partial=partial, progress=bar,
                                     timed=not entry.is_control)
-        seconds = bar.close()
+        bar.close()
+        seconds = result.pop("seconds")
         path = run.write(name, result, ds, method=entry.method, params=entry.params,
                          note=entry.note, seconds=seconds)
         partial.unlink(missing_ok=True)

@@ -327,13 +327,16 @@ class Cost:
 def evaluate_entry(entry: Entry, model, ds, truth, *, partial: Path | None = None,
                    progress=None, timed: bool = True, steps: int = STEPS) -> dict:
     """Every metric for one entry on the evaluation set, batch by batch. With
-    ``partial``, each finished batch is saved there and a rerun resumes after it."""
+    ``partial``, each finished batch is saved there and a rerun resumes after it.
+    ``seconds`` in the result is the time spent on every batch, over all the runs."""
     targets = np.asarray(ds.info["targets"], np.int32)
     sanity = in_sanity_set(ds)
     position = np.cumsum(sanity) - 1
     done = json.loads(partial.read_text()) if partial and partial.is_file() else {"batches": {}}
+    if done["batches"] and done.get("seconds") is None:
+        done["seconds"] = float("nan")      # a partial file that did not keep its time
     cost = Cost() if timed else None
-    randomized = randomized_models(model) if sanity.any() else None
+    randomized = None                        # made when the first sanity batch needs them
     for start in range(0, len(ds), BATCH):
         rows = np.arange(start, min(start + BATCH, len(ds)))
         if str(start) in done["batches"]:
@@ -341,10 +344,15 @@ def evaluate_entry(entry: Entry, model, ds, truth, *, partial: Path | None = Non
                 progress(len(rows))
             continue
         positions = [int(position[i]) if sanity[i] else None for i in rows]
+        tick = time.perf_counter()
+        if randomized is None and sanity[rows].any():
+            randomized = randomized_models(model)
         result = evaluate_batch(entry, model, ds[rows], targets[rows],
                                 [truth[i] for i in rows], sanity_positions=positions,
                                 randomized=randomized, steps=steps, cost=cost)
         done["batches"][str(start)] = result
+        done["seconds"] = done.get("seconds") or 0.0
+        done["seconds"] += time.perf_counter() - tick
         if cost is not None:
             done["cost"] = _merge_cost(done.get("cost"), cost)
             cost = Cost()
@@ -354,9 +362,11 @@ def evaluate_entry(entry: Entry, model, ds, truth, *, partial: Path | None = Non
         if progress:
             progress(len(rows))
     ordered = [done["batches"][str(s)] for s in range(0, len(ds), BATCH)]
-    out = dict(per_image={k: sum((b["per_image"][k] for b in ordered), []) for k in METRICS},
+    out = dict(per_image={k: [np.nan if v is None else v
+                              for b in ordered for v in b["per_image"][k]] for k in METRICS},
                curves={m: sum((b["curves"][m] for b in ordered), [])
-                       for m in ("deletion", "insertion")})
+                       for m in ("deletion", "insertion")},
+               seconds=done.get("seconds", 0.0))
     if timed:
         out["cost"] = _finish_cost(done["cost"])
     return out
