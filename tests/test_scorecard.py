@@ -465,3 +465,41 @@ def test_a_stopped_run_resumes_from_its_partial_file(seen, tmp_path):
     for key, values in first["per_image"].items():
         np.testing.assert_allclose(again["per_image"][key], values, rtol=1e-5, equal_nan=True)
     assert first["seconds"] > 0 and again["seconds"] == pytest.approx(first["seconds"], rel=1e-5)
+
+
+def test_mean_ranks_are_friedman_ranks_with_demsars_critical_difference():
+    from scipy import stats
+    methods = [n for n in COMMITTED if not scorecard.entries()[n].is_control]
+    if len(methods) < 3:
+        pytest.skip("fewer than three committed methods")
+    found = scorecard.mean_ranks("pointing_7px", methods)
+    k, n = len(methods), found["n"]
+    assert sum(found["ranks"].values()) == pytest.approx(k * (k + 1) / 2)
+    values = np.stack([scorecard.load(m)["per_image"]["pointing_7px"] for m in methods], 1)
+    values = values[np.isfinite(values).all(axis=1)]
+    assert len(values) == n
+    assert found["friedman_p"] == pytest.approx(stats.friedmanchisquare(*values.T).pvalue)
+    q = {3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164}
+    if k in q:                                     # Demsar (2006), Table 5(a)
+        assert found["cd"] == pytest.approx(q[k] * np.sqrt(k * (k + 1) / (6 * n)), rel=1e-3)
+    best = min(found["ranks"], key=found["ranks"].get)
+    means = {m: np.nanmean(scorecard.load(m)["per_image"]["pointing_7px"]) for m in methods}
+    assert means[best] == max(means.values())
+
+
+def test_the_figures_draw_from_the_committed_results():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    methods = [n for n in COMMITTED if not scorecard.entries()[n].is_control]
+    if len(methods) < 3 or "random" not in COMMITTED:
+        pytest.skip("too few committed entries")
+    ax = scorecard.forest("rank_accuracy", methods + ["random", "redness"])
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    means = {m: np.nanmean(scorecard.load(m)["per_image"]["rank_accuracy"]) for m in methods}
+    assert labels == sorted(methods, key=means.get)           # the best on top
+    scorecard.critical_difference("pointing", methods)
+    scorecard.scatter("passes", "deletion", methods, log_x=True)
+    fig = scorecard.class_curves(methods[:2], "insertion")
+    assert len(fig.axes) == 5
+    plt.close("all")

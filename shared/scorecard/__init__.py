@@ -13,7 +13,9 @@ metric of :data:`METRICS` (:mod:`~shared.scorecard.measures`), one value per ima
 :mod:`~shared.scorecard.tables` reads the committed files: :func:`scorecard` for rows
 with intervals, :func:`per_image` for figures, :func:`versus_best` (every method against the best)
 and :func:`compare` (one entry against others) for paired tests; :func:`measure`
-scores maps of your own on the same images, like the scorecard.
+scores maps of your own on the same images, like the scorecard;
+:mod:`~shared.scorecard.figures` draws it (forest plots, critical-difference diagrams,
+scatter plots of two columns, per-class curves).
 """
 
 from .groundtruth import (MIN_GAP, PERMUTATIONS, antithetic_permutations, curve_area,
@@ -24,6 +26,7 @@ from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, En
                   control_maps, empty_scenes, entries, evaluate_batch, evaluate_entry,
                   evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
                   training_references)
+from .figures import class_curves, critical_difference, forest, mean_ranks, scatter
 from .tables import (available, chance, compare, format_comparison, format_scorecard,
                      interval, load, mean_curves, measure, per_image, scorecard, truth_of,
                      versus_best)
@@ -40,4 +43,5 @@ __all__ = [
     "load", "available", "per_image", "interval", "chance", "scorecard",
     "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
     "measure", "mean_curves",
+    "forest", "mean_ranks", "critical_difference", "scatter", "class_curves",
 ]
