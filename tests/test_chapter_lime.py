@@ -11,7 +11,6 @@ other fills and segmentations, is in test_methods_lime_anchors.py
 (``test_lime_matches_the_unmodified_lime_package``, ``test_lime_segmentation_is_limes_own``).
 The structure the chapter must keep is checked without a model."""
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from sklearn.metrics import pairwise_distances
 from shared import methods
 from shared.methods.lime import lime_explanation, segment
 from toy_models import decision_model, planted
-from tools import chapter_stats, diagrams
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "chapters" / "lime.md"
 
@@ -182,30 +180,13 @@ def test_the_loop_is_the_package_on_the_shared_model(shared_model, test_images):
             assert np.abs(found[0] - found[1]).max() > 0.01 * np.abs(found[0]).max()
 
 
-def test_chapter_keeps_its_shape():
-    """Within the one-sitting limits, the diagram verbatim, the exercise mix, every
-    folded section's prose in a dropdown and its code cells hidden, the scorecard on
-    the v2 API (``shared.scorecard``; the old ``shared.evaluate`` is gone)."""
+def test_chapter_specifics():
+    """What the common check (``test_technique_chapter_fits_one_sitting`` in
+    test_chapter_stats.py) leaves to this chapter: LIME named beside KernelSHAP, the
+    scorecard on the v2 API (``shared.scorecard``; the old ``shared.evaluate`` is gone)
+    with its chance row and its table by class."""
     text = CHAPTER.read_text()
-    stats = chapter_stats.chapter_stats(CHAPTER, times={})
-    assert stats.words <= chapter_stats.MAX_WORDS and stats.cells <= chapter_stats.MAX_CELLS
-    assert all(stats.exercises[k] >= 1 for k in chapter_stats.KINDS), stats.exercises
-    assert text.count(diagrams.figure_directive("lime")) == 1
-    assert "What question does it answer, and when to use it" in text
     assert "LIME and KernelSHAP" in text
     assert "evaluate." not in text and ", evaluate," not in text
     assert "scorecard.scorecard(rows)" in text and 'scorecard.compare("lime"' in text
     assert "with_chance=True" in text and "by_class=True" in text
-    sections = re.split(r"(?m)^(?=#{2,3} )", text)
-    further = [s for s in sections if re.match(r"#{2,3} Going further", s)]
-    assert len(further) >= 2
-    for section in further:
-        assert ":class: dropdown" in section
-        for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", section, re.S):
-            assert "hide-cell" in cell.split("\n---\n")[0] or cell.startswith(
-                ":tags: [hide-cell]"), cell[:80]
-    exercises = text.split("\n## Exercises", 1)[1]
-    assert exercises.count(":class: dropdown") == len(
-        re.findall(r"(?m)^\d+\. ", exercises))
-    for kind in chapter_stats.KINDS:
-        assert re.search(rf"(?m)^\d+\. \*\({kind}\)\*", exercises), kind

@@ -8,7 +8,6 @@ masks against the authors' ``generate_masks``, the map of a constant score, the 
 the batching are in test_methods_perturbation.py.) The structure the chapter must keep
 is checked without a model."""
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from shared import methods
 from shared.methods.rise import MaskSampler
 from shared.models import predict
 from toy_models import rand_images, region_model
-from tools import chapter_stats, diagrams
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "chapters" / "rise.md"
 
@@ -108,28 +106,10 @@ def test_rise_from_scratch_matches_the_package(shared_model, test_images):
             np.testing.assert_allclose(scratch, m, rtol=1e-4, atol=1e-6 * m.max())
 
 
-def test_chapter_keeps_its_shape():
-    """Within the one-sitting limits, the diagram verbatim, the exercise mix, every
-    folded section's prose in a dropdown and its code cells hidden, the scorecard on
-    the v2 API (``shared.scorecard``; the old ``shared.evaluate`` is gone)."""
+def test_chapter_specifics():
+    """What the common check (``test_technique_chapter_fits_one_sitting`` in
+    test_chapter_stats.py) leaves to this chapter: the scorecard on the v2 API
+    (``shared.scorecard``; the old ``shared.evaluate`` is gone)."""
     text = CHAPTER.read_text()
-    stats = chapter_stats.chapter_stats(CHAPTER, times={})
-    assert stats.words <= chapter_stats.MAX_WORDS and stats.cells <= chapter_stats.MAX_CELLS
-    assert all(stats.exercises[k] >= 1 for k in chapter_stats.KINDS), stats.exercises
-    assert text.count(diagrams.figure_directive("rise")) == 1
-    assert "What question does it answer, and when to use it" in text
     assert "evaluate." not in text and ", evaluate," not in text
     assert 'scorecard.scorecard(rows)' in text and 'scorecard.compare("rise"' in text
-    sections = re.split(r"(?m)^(?=#{2,3} )", text)
-    further = [s for s in sections if re.match(r"#{2,3} Going further", s)]
-    assert len(further) >= 2
-    for section in further:
-        assert ":class: dropdown" in section
-        for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", section, re.S):
-            assert "hide-cell" in cell.split("\n---\n")[0] or cell.startswith(
-                ":tags: [hide-cell]"), cell[:80]
-    exercises = text.split("\n## Exercises", 1)[1]
-    assert exercises.count(":class: dropdown") == len(
-        re.findall(r"(?m)^\d+\. ", exercises))
-    for kind in chapter_stats.KINDS:
-        assert re.search(rf"(?m)^\d+\. \*\({kind}\)\*", exercises), kind

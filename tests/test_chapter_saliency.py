@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from shared import methods, metrics
+from shared import methods
 from shared.models import logits_model
 from toy_models import N_CLASSES, linear_model, rand_images
 
