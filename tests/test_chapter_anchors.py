@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from shared import data, methods, metrics
-from shared.methods.anchors import anchor_explanation
+from shared.methods import anchor_explanation
 from toy_models import INPUT_COLS, decision_model, planted, region_mask
 from tools import chapter_stats
 

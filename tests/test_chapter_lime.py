@@ -19,7 +19,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import pairwise_distances
 
 from shared import methods
-from shared.methods.lime import lime_explanation, segment
+from shared.methods import lime_explanation, segment
 from toy_models import decision_model, planted
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "chapters" / "lime.md"
@@ -111,8 +111,7 @@ def test_limes_samples_are_its_random_states_draws(decision, images):
     recorded scores on the draws gives lime's weights (what the chapter's folded
     section does with the logits it kept)."""
     from lime.lime_image import LimeImageExplainer
-    from shared.methods.lime import SEGMENTATION_PARAMETERS
-    from shared.methods.superpixels import segmentation_function
+    from shared.methods import SEGMENTATION_PARAMETERS, segmentation_function
     image = images[2].astype(np.float64)
     seen, scored = [], []
 

@@ -15,7 +15,7 @@ import pytest
 from skimage.transform import resize
 
 from shared import methods
-from shared.methods.rise import MaskSampler
+from shared.methods import MaskSampler
 from shared.models import predict
 from toy_models import rand_images, region_model
 

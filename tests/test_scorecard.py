@@ -3,6 +3,8 @@ committed results (the same images for every entry, and a recomputation)."""
 
 import itertools
 import math
+import runpy
+import sys
 
 import numpy as np
 import pytest
@@ -280,16 +282,18 @@ def test_each_metric_is_declared_once_with_a_group_and_a_chance_level():
         assert m.chance is None or m.chance == "area" or isinstance(m.chance, float)
 
 
-def test_unknown_entries_and_metrics_are_refused():
+def test_unknown_entries_and_metrics_are_refused(monkeypatch, capsys):
     with pytest.raises(ValueError, match="unknown control"):
         scorecard.control_maps("nothing", None, [])
     with pytest.raises(ValueError, match="unknown scorecard entries"):
         scorecard.scorecard(["no_such_method"])
     with pytest.raises(ValueError, match="unknown metrics"):
         scorecard.scorecard([], metrics_=["no_such_metric"])
-    from shared.scorecard.__main__ import main
-    with pytest.raises(SystemExit):
-        main(["no_such_method"])
+    # the command itself, as `python -m shared.scorecard no_such_method` runs it
+    monkeypatch.setattr(sys, "argv", ["python -m shared.scorecard", "no_such_method"])
+    with pytest.raises(SystemExit) as refused:
+        runpy.run_module("shared.scorecard", run_name="__main__")
+    assert refused.value.code == 2 and "unknown ['no_such_method']" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------ the committed results
