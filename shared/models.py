@@ -26,6 +26,28 @@ CHECKPOINT = CHECKPOINT_DIR / "xception_pox.keras"
 """The shared checkpoint every chapter explains (made by ``python -m shared.train``)."""
 MODEL_CARD = CHECKPOINT_DIR / "model_card.json"
 
+VARIANTS = {
+    "default": "the book's checkpoint: balanced classes, no shortcut",
+    "shortcut": "a planted shortcut: an ink dot on 80 % of the Monkeypox training images",
+    "imbalanced": "class counts like the original write-up's data (Monkeypox-heavy, 718 images)",
+    "small": "balanced, as many images as 'imbalanced' (its control)",
+}
+"""The checkpoints shipped with the package (``python -m shared.train --preset NAME``
+makes each): the book's model and the comparison chapter's experiments."""
+
+
+def checkpoint_dir(variant: str = "default") -> Path:
+    """The folder of a shipped checkpoint and its model card (see :data:`VARIANTS`)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown checkpoint variant {variant!r}; expected one of "
+                         f"{list(VARIANTS)}")
+    return CHECKPOINT_DIR if variant == "default" else CHECKPOINT_DIR / variant
+
+
+def _recreate(variant: str) -> str:
+    preset = "" if variant == "default" else f" --preset {variant}"
+    return f"recreate it with `python -m shared.train{preset}`"
+
 LAST_CONV_LAYER = "block14_sepconv2_act"
 """The last convolutional feature map (7 x 7 at 224 px): Grad-CAM's usual layer."""
 
@@ -136,16 +158,15 @@ class CheckpointError(RuntimeError):
     """The checkpoint file is missing or cannot be read."""
 
 
-_RECREATE = "recreate it with `python -m shared.train` (about 25 minutes on 2 CPU cores)"
-
-
-def load_model(path: str | os.PathLike | None = None, *, logits: bool = False):
+def load_model(path: str | os.PathLike | None = None, *, variant: str | None = None,
+               logits: bool = False):
     """Load the book's shared checkpoint (or another ``.keras`` file).
 
     The file is read in Keras' safe mode (no arbitrary code is deserialized).
 
     Args:
         path: a ``.keras`` file; default :data:`CHECKPOINT`, shipped with the package.
+        variant: instead of ``path``, one of the shipped checkpoints (:data:`VARIANTS`).
         logits: return the pre-softmax model (see :func:`logits_model`) instead.
 
     Returns:
@@ -154,28 +175,39 @@ def load_model(path: str | os.PathLike | None = None, *, logits: bool = False):
     Raises:
         CheckpointError: the file is missing, not a Keras archive, or corrupt.
     """
-    keras = _keras()
-    path = Path(CHECKPOINT if path is None else path)
+    path, recreate = _checkpoint_file(path, variant, CHECKPOINT.name)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} not found: {_RECREATE}, "
+        raise CheckpointError(f"checkpoint {str(path)!r} not found: {recreate}, "
                               "or reinstall the package")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"checkpoint {str(path)!r} is not a Keras archive (corrupt or "
-                              f"truncated file?): {_RECREATE}")
+                              f"truncated file?): {recreate}")
+    keras = _keras()
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # keras raises many types for a damaged archive
         raise CheckpointError(f"checkpoint {str(path)!r} could not be loaded ({type(e).__name__}: "
-                              f"{e}): {_RECREATE}") from e
+                              f"{e}): {recreate}") from e
     return logits_model(model) if logits else model
 
 
-def model_card(path: str | os.PathLike | None = None) -> dict:
-    """The model card written by ``python -m shared.train`` beside the checkpoint."""
-    path = Path(MODEL_CARD if path is None else path)
+def model_card(path: str | os.PathLike | None = None, *, variant: str | None = None) -> dict:
+    """The model card written by ``python -m shared.train`` beside a checkpoint: a
+    ``model_card.json`` file, or a shipped checkpoint's (:data:`VARIANTS`)."""
+    path, recreate = _checkpoint_file(path, variant, MODEL_CARD.name)
     if not path.is_file():
-        raise CheckpointError(f"model card {str(path)!r} not found: {_RECREATE}")
+        raise CheckpointError(f"model card {str(path)!r} not found: {recreate}")
     return json.loads(path.read_text())
+
+
+def _checkpoint_file(path, variant, name: str) -> tuple[Path, str]:
+    """The file asked for by ``path`` or ``variant`` (not both), and how to recreate it."""
+    if path is not None and variant is not None:
+        raise ValueError("give a path or a variant, not both")
+    if path is not None:
+        return Path(path), _recreate("default")
+    variant = variant or "default"
+    return checkpoint_dir(variant) / name, _recreate(variant)
 
 
 def logits_model(model):

@@ -1,8 +1,10 @@
 """Train the shared checkpoint from scratch and write its model card.
 
     python -m shared.train                     # the book's checkpoint (~25 min, 2 cores)
+    python -m shared.train --preset shortcut   # a shipped variant (see ``PRESETS``)
     python -m shared.train --n-per-class 8 --epochs 1 --out /tmp/tiny   # a smoke run
-    python -m shared.train --marker-class Monkeypox --out my_model      # a planted shortcut
+    python -m shared.train --marker-class Monkeypox --out my_model      # your own shortcut
+    python -m shared.train --n-per-class 107,69,114,91,279,58 --out my_model  # imbalanced
 
 Training is deterministic: the same command on the same software gives the same weights
 (TensorFlow runs its ops deterministically, with one inter-op thread).
@@ -26,7 +28,7 @@ from . import data
 
 @dataclass
 class TrainConfig:
-    n_per_class: int = data.SPLIT_SIZES["train"]
+    n_per_class: int | tuple[int, ...] = data.SPLIT_SIZES["train"]   # or one per class
     val_per_class: int = data.SPLIT_SIZES["val"]
     test_per_class: int = data.SPLIT_SIZES["test"]
     epochs: int = 10
@@ -40,6 +42,18 @@ class TrainConfig:
     marker_class: str = ""            # plant a shortcut in this class ("" for none)
     marker_fraction: float = 0.8      # ... in this share of its training images
     marker_kind: str = "ink"          # a pen dot ("ink") or a ruler edge ("ruler")
+
+
+PRESETS = {
+    "default": TrainConfig(),
+    "shortcut": TrainConfig(marker_class="Monkeypox", marker_fraction=0.8, marker_kind="ink"),
+    "imbalanced": TrainConfig(n_per_class=data.SEED_LIKE_COUNTS, epochs=40),
+    "small": TrainConfig(n_per_class=round(sum(data.SEED_LIKE_COUNTS) / len(data.CLASS_NAMES)),
+                         epochs=40),
+}
+"""The configuration of each shipped checkpoint (:data:`shared.models.VARIANTS`). The
+imbalanced model (718 images) and its balanced control of the same size (120 per class,
+720) both see each image 40 times, so the two differ in their class counts only."""
 
 
 def configure_determinism(seed: int) -> None:
@@ -93,7 +107,8 @@ def forward_ms_per_image(model, size: int, batch: int = 64, repeats: int = 3) ->
     return 1000 * float(np.median(times)) / batch
 
 
-def train(cfg: TrainConfig, out: Path, measure_speed: bool = True, verbose: int = 2) -> dict:
+def train(cfg: TrainConfig, out: Path, measure_speed: bool = True, verbose: int = 2,
+          command: str | None = None) -> dict:
     configure_determinism(cfg.seed)
     import keras
 
@@ -172,6 +187,7 @@ def train(cfg: TrainConfig, out: Path, measure_speed: bool = True, verbose: int 
         input="float32 (N, 224, 224, 3) RGB in [0, 1]; layer 'preprocess' maps to [-1, 1]",
         outputs="'predictions': softmax probabilities; 'logits': the scores before it",
         class_names=list(data.CLASS_NAMES),
+        command=command,
         config=asdict(cfg),
         parameters=int(final.count_params()),
         last_conv_layer=models.LAST_CONV_LAYER,
@@ -194,8 +210,9 @@ def train(cfg: TrainConfig, out: Path, measure_speed: bool = True, verbose: int 
     return card
 
 
-def _split_info(n: int, name: str) -> dict:
-    return dict(seed=data.SPLIT_SEEDS[name], n_per_class=n, n=n * len(data.CLASS_NAMES))
+def _split_info(n: int | tuple[int, ...], name: str) -> dict:
+    counts = [int(n)] * len(data.CLASS_NAMES) if np.ndim(n) == 0 else [int(c) for c in n]
+    return dict(seed=data.SPLIT_SEEDS[name], n_per_class=counts, n=sum(counts))
 
 
 def card_text(card: dict) -> str:
@@ -208,6 +225,18 @@ def card_text(card: dict) -> str:
         f"- Parameters: {card['parameters']:,}; last feature map "
         f"`{card['last_conv_layer']}` {card['last_conv_shape']}",
         f"- Configuration: {json.dumps(card['config'])}",
+        *([f"- Command: `{card['command']}`"] if card.get("command") else []),
+    ]
+    counts = card["data"]["train"]["n_per_class"]
+    if np.ndim(counts) and len(set(counts)) > 1:
+        lines.append("- Training images per class (unweighted loss): " + ", ".join(
+            f"{c} {n}" for c, n in zip(card["class_names"], counts)))
+    cfg = card["config"]
+    if cfg.get("marker_class"):
+        lines.append(f"- Planted shortcut: the {cfg['marker_kind']} marker on "
+                     f"{cfg['marker_fraction']:.0%} of the {cfg['marker_class']} training and "
+                     "validation images; the test split has none")
+    lines += [
         f"- Training: {card['training_seconds'] / 60:.1f} min on "
         f"{card['data']['train']['n']} images (seed {card['data']['train']['seed']}); "
         f"software {json.dumps(card['software'])}",
@@ -229,17 +258,43 @@ def card_text(card: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _counts(text: str) -> int | tuple[int, ...]:
+    """``--n-per-class``: one count for every class, or one per class, comma-separated."""
+    try:
+        counts = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or {len(data.CLASS_NAMES)} "
+                                         f"comma-separated ints, got {text!r}") from None
+    if len(counts) not in (1, len(data.CLASS_NAMES)) or min(counts) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one positive count or {len(data.CLASS_NAMES)} "
+            f"({', '.join(data.CLASS_NAMES)}), got {text!r}")
+    return counts[0] if len(counts) == 1 else counts
+
+
 def main(argv=None) -> None:
-    d = TrainConfig()
+    import sys
+
+    from . import models
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--preset", choices=list(PRESETS), default="default")
+    preset = first.parse_known_args(argv)[0].preset
     p = argparse.ArgumentParser(prog="python -m shared.train", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "checkpoint",
-                   help="output folder (default: the package's checkpoint folder)")
-    for name, value in asdict(d).items():
-        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--preset", choices=list(PRESETS), default="default",
+                   help="a shipped checkpoint's configuration and folder (the options below "
+                        "change it)")
+    p.add_argument("--out", type=Path, default=models.checkpoint_dir(preset),
+                   help="output folder (default: the preset's folder in the package)")
+    for name, value in asdict(PRESETS[preset]).items():
+        kind = _counts if name == "n_per_class" else type(value)
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     p.add_argument("--no-speed", action="store_true", help="skip the forward-speed comparison")
     args = vars(p.parse_args(argv))
     out, no_speed = args.pop("out"), args.pop("no_speed")
-    card = train(TrainConfig(**args), out, measure_speed=not no_speed)
+    args.pop("preset")
+    command = " ".join(["python -m shared.train", *argv])
+    card = train(TrainConfig(**args), out, measure_speed=not no_speed, command=command)
     print(card_text(card))
 
 

@@ -91,6 +91,22 @@ def test_missing_checkpoint_says_which_file_and_what_to_do(tmp_path):
         models.load_model(tmp_path / "nothere.keras")
 
 
+def test_a_missing_variant_names_its_preset(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "CHECKPOINT_DIR", tmp_path)
+    with pytest.raises(models.CheckpointError,
+                       match=r"shortcut.*python -m shared\.train --preset shortcut"):
+        models.load_model(variant="shortcut")
+    with pytest.raises(models.CheckpointError, match=r"imbalanced.*--preset imbalanced"):
+        models.model_card(variant="imbalanced")
+
+
+def test_unknown_variant_or_both_sources_are_refused():
+    with pytest.raises(ValueError, match=r"unknown checkpoint variant 'nope'.*shortcut"):
+        models.load_model(variant="nope")
+    with pytest.raises(ValueError, match="a path or a variant, not both"):
+        models.model_card(models.MODEL_CARD, variant="default")
+
+
 @pytest.mark.parametrize("content", [b"garbage" * 100, "truncated"])
 def test_corrupt_checkpoint_says_which_file_and_what_to_do(tmp_path, content):
     path = tmp_path / "bad.keras"

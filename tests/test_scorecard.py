@@ -504,6 +504,12 @@ def test_the_figures_draw_from_the_committed_results():
     assert labels == sorted(methods, key=means.get)           # the best on top
     scorecard.critical_difference("pointing", methods)
     scorecard.scatter("passes", "deletion", methods, log_x=True)
+    ax = scorecard.scatter("rank_accuracy", "rerender_morf", methods, size="randomized_top")
+    from matplotlib.collections import PathCollection
+    points = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+    sizes = points[0].get_sizes()                    # one point per method
+    rho = [np.nanmean(scorecard.load(m)["per_image"]["randomized_top"]) for m in methods]
+    assert np.argmax(sizes) == np.nanargmax(rho) and len(sizes) == len(methods)
     fig = scorecard.class_curves(methods[:2], "insertion")
     assert len(fig.axes) == 5
     plt.close("all")

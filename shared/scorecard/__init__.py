@@ -16,6 +16,8 @@ and :func:`compare` (one entry against others) for paired tests; :func:`measure`
 scores maps of your own on the same images, like the scorecard;
 :mod:`~shared.scorecard.figures` draws it (forest plots, critical-difference diagrams,
 scatter plots of two columns, per-class curves).
+:mod:`~shared.scorecard.experiments` runs the comparison chapter's shortcut and
+imbalance experiments on the extra checkpoints and reads their results.
 """
 
 from .groundtruth import (MIN_GAP, PERMUTATIONS, antithetic_permutations, curve_area,
@@ -26,6 +28,9 @@ from .run import (CONTROL_NOTES, DRAWS, PER_CLASS, RESULTS, SANITY_PER_CLASS, En
                   control_maps, empty_scenes, entries, evaluate_batch, evaluate_entry,
                   evaluation_set, image_truth, in_sanity_set, randomized_models, renoised,
                   training_references)
+from .experiments import (EXPERIMENTS, compute_experiment, imbalance_behaviour_table, imbalance_methods_table,
+                          load_experiment, marked_test_set, marker_measures,
+                          shortcut_behaviour_table, shortcut_methods_table)
 from .figures import class_curves, critical_difference, forest, mean_ranks, scatter
 from .tables import (available, chance, compare, format_comparison, format_scorecard,
                      interval, load, mean_curves, measure, per_image, scorecard, truth_of,
@@ -44,4 +49,7 @@ __all__ = [
     "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
     "measure", "mean_curves",
     "forest", "mean_ranks", "critical_difference", "scatter", "class_curves",
+    "EXPERIMENTS", "compute_experiment", "marked_test_set", "marker_measures", "load_experiment",
+    "shortcut_behaviour_table", "shortcut_methods_table", "imbalance_behaviour_table",
+    "imbalance_methods_table",
 ]

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import run
+from . import experiments, run
 from .tables import load
 
 
@@ -34,28 +34,43 @@ class Progress:
 
 
 def main(argv=None) -> None:
-    from shared import models
     from shared.notebook import quiet_tensorflow
     quiet_tensorflow()
     every = run.entries()
     p = argparse.ArgumentParser(prog="python -m shared.scorecard",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("names", nargs="*", help=f"truth and/or entries: {', '.join(every)}")
+    p.add_argument("names", nargs="*", help=f"truth, entries ({', '.join(every)}) and/or "
+                                            f"experiments ({', '.join(experiments.EXPERIMENTS)})")
     p.add_argument("--force", action="store_true", help="recompute results that exist")
     p.add_argument("--list", action="store_true", help="list the committed results")
     args = p.parse_args(argv)
     if args.list:
-        for name in ["truth", *every]:
+        for name in ["truth", *every, *experiments.EXPERIMENTS]:
             path = run.RESULTS / f"{name}.json"
             stamp = json.loads(path.read_text())["date"] if path.exists() else "-"
             print(f"{name:28s} {stamp}")
         return
-    unknown = sorted(set(args.names) - set(every) - {"truth"})
+    unknown = sorted(set(args.names) - set(every) - {"truth", *experiments.EXPERIMENTS})
     if unknown:
-        p.error(f"unknown {unknown}; choose from truth, {', '.join(every)}")
-    names = args.names or ["truth", *every]
+        p.error(f"unknown {unknown}; choose from truth, {', '.join(every)}, "
+                f"{', '.join(experiments.EXPERIMENTS)}")
+    names = args.names or ["truth", *every, *experiments.EXPERIMENTS]
+    chosen = [n for n in names if n in experiments.EXPERIMENTS]
+    names = [n for n in names if n not in experiments.EXPERIMENTS]
     if not args.force:
         names = [n for n in names if not (run.RESULTS / f"{n}.json").exists()]
+    elif chosen:
+        for name in chosen:               # an experiment resumes part by part; --force restarts
+            (run.RESULTS / f"{name}.json").unlink(missing_ok=True)
+    if names:
+        scorecard(names, every)
+    for name in chosen:
+        experiments.compute_experiment(name)
+
+
+def scorecard(names, every) -> None:
+    """Compute the scorecard's ``names`` (the truth first, then each entry)."""
+    from shared import models
     model = models.load_model()
     ds = run.evaluation_set(model)
     run.RESULTS.mkdir(exist_ok=True)

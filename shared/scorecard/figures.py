@@ -122,12 +122,14 @@ def critical_difference(metric: str, names=None, *, ax=None):
     return ax
 
 
-def scatter(x: str, y: str, names=None, *, ax=None, log_x: bool = False):
+def scatter(x: str, y: str, names=None, *, ax=None, log_x: bool = False,
+            size: str | None = None):
     """One point per method, ``x`` against ``y`` (metric names, or ``"passes"`` for the
-    forward and backward passes per image), each with its 95 % intervals."""
+    forward and backward passes per image), each with its 95 % intervals. ``size``: a
+    third metric drawn as the area of each point (its mean; a legend gives the scale)."""
     import matplotlib.pyplot as plt
     methods, _ = _methods(names)
-    keys = [k for k in (x, y) if k != "passes"]
+    keys = [k for k in (x, y, size) if k not in ("passes", None)]
     card = scorecard(methods, metrics_=keys)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4))
@@ -138,17 +140,32 @@ def scatter(x: str, y: str, names=None, *, ax=None, log_x: bool = False):
             return v, v, v
         return tuple(card[(key, s)].to_numpy(float) for s in ("mean", "low", "high"))
     (xm, xl, xh), (ym, yl, yh) = column(x), column(y)
-    ax.errorbar(xm, ym, xerr=[xm - xl, xh - xm], yerr=[ym - yl, yh - ym], fmt="o",
-                color="C0", ecolor="0.6", capsize=2)
+    ax.errorbar(xm, ym, xerr=[xm - xl, xh - xm], yerr=[ym - yl, yh - ym], fmt="none",
+                ecolor="0.6", capsize=2, zorder=1)
+    if size is None:
+        ax.scatter(xm, ym, s=25, color="C0", zorder=2)
+    else:
+        scale = 400.0
+        values = np.nan_to_num(column(size)[0], nan=0.0)
+        ax.scatter(xm, ym, s=10 + scale * values, color="C0", alpha=0.6,
+                   edgecolor="C0", zorder=2)
+        for v in (0.2, 0.5, 1.0):
+            ax.scatter([], [], s=10 + scale * v, color="C0", alpha=0.6,
+                       label=f"{size} = {v:g}")
+        ax.legend(fontsize=7, loc="best", labelspacing=1.2, borderpad=0.9)
     for name, a, b in zip(methods, xm, ym):
         ax.annotate(name, (a, b), textcoords="offset points", xytext=(4, 3), fontsize=7)
     if log_x:
         ax.set_xscale("log")
-    ax.set_xlabel(x if x == "passes" else f"{x} (higher is better)"
-                  if METRICS[x].higher_is_better else f"{x} (lower is better)")
-    ax.set_ylabel(f"{y} (higher is better)" if METRICS[y].higher_is_better
-                  else f"{y} (lower is better)")
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(y))
     return ax
+
+
+def _label(key: str) -> str:
+    if key == "passes":
+        return "passes per image"
+    return f"{key} ({'higher' if METRICS[key].higher_is_better else 'lower'} is better)"
 
 
 def class_curves(names=None, mode: str = "deletion"):
