@@ -132,7 +132,7 @@ def test_the_evaluation_command_computes_resumes_and_tabulates(tmp_path, monkeyp
     monkeypatch.setattr(experiments, "_models", lambda names: {n: toys[n] for n in names})
     monkeypatch.setattr(experiments, "SIZE", SIZE)
     monkeypatch.setattr(experiments, "BEHAVIOUR_PER_CLASS", 2)
-    monkeypatch.setattr(experiments, "MAPS_PER_CLASS", 2)
+    monkeypatch.setattr(experiments, "MAPS_PER_CLASS", 1)
     monkeypatch.setattr(experiments, "EMPTY_SCENES_PER_CLASS", 1)
     monkeypatch.setattr(run, "RESULTS", tmp_path)
     monkeypatch.setitem(methods.ATTRIBUTIONS, "decision_saliency", decision_saliency)
@@ -154,12 +154,12 @@ def test_the_evaluation_command_computes_resumes_and_tabulates(tmp_path, monkeyp
 
     table = scorecard.shortcut_methods_table()
     assert list(table.index) == ["saliency", "decision_saliency"]
-    assert table.loc["saliency", ("share (shortcut)", "n")] == 12
+    assert table.loc["saliency", ("share (shortcut)", "n")] == 6
     # the decision-only method explains the images the model calls Monkeypox only:
     # every marked image on the shortcut model, none on the book's
     decided = done["methods"]["decision_saliency"]
-    assert decided["shortcut"]["images"] == 12 and decided["default"]["images"] == 0
-    assert decided["default"]["share"] == [None] * 12          # NaN, stored as null
+    assert decided["shortcut"]["images"] == 6 and decided["default"]["images"] == 0
+    assert decided["default"]["share"] == [None] * 6          # NaN, stored as null
 
     scorecard.compute_experiment("imbalance", log=log.append)
     table = scorecard.imbalance_methods_table()

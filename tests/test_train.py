@@ -15,9 +15,12 @@ from shared import data, models, train
 pytestmark = pytest.mark.book      # two training runs: about a minute
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--n-per-class", "3", "--val-per-class", "1", "--test-per-class", "1", "--epochs", "1",
+TINY = ["--val-per-class", "1", "--test-per-class", "1", "--epochs", "1",
         "--width", "0.125", "--middle-blocks", "1", "--size", "96", "--batch-size", "6",
         "--no-speed"]
+# a preset changed by options: per-class counts and a planted marker
+VARIANT = ["--preset", "imbalanced", "--n-per-class", "2,1,1,1,3,1",
+           "--marker-class", "Cowpox", "--marker-fraction", "0.5"]
 
 
 def _train(out: Path, *extra: str) -> None:
@@ -27,8 +30,8 @@ def _train(out: Path, *extra: str) -> None:
 
 
 def test_tiny_training_writes_checkpoint_and_card_deterministically(tmp_path):
-    _train(tmp_path / "a")
-    _train(tmp_path / "b")
+    _train(tmp_path / "a", *VARIANT)
+    _train(tmp_path / "b", *VARIANT)
     a = models.load_model(tmp_path / "a" / "xception_pox.keras")
     b = models.load_model(tmp_path / "b" / "xception_pox.keras")
     for wa, wb in zip(a.get_weights(), b.get_weights()):
@@ -38,7 +41,14 @@ def test_tiny_training_writes_checkpoint_and_card_deterministically(tmp_path):
     card = json.loads((tmp_path / "a" / "model_card.json").read_text())
     assert card["config"]["epochs"] == 1 and card["test"]["n"] == 6
     assert len(card["test"]["confusion_matrix"]) == 6
-    assert "Confusion matrix" in (tmp_path / "a" / "model_card.md").read_text()
+    text = (tmp_path / "a" / "model_card.md").read_text()
+    assert "Confusion matrix" in text
+    assert card["data"]["train"]["n_per_class"] == [2, 1, 1, 1, 3, 1]
+    assert card["data"]["train"]["n"] == 9
+    assert card["command"].startswith("python -m shared.train --out")
+    assert "--preset imbalanced" in card["command"]
+    assert "Training images per class (unweighted loss): Chickenpox 2, Cowpox 1" in text
+    assert "Planted shortcut: the ink marker on 50% of the Cowpox training" in text
 
 
 def test_presets_are_the_shipped_variants():
@@ -59,16 +69,3 @@ def test_bad_class_counts_are_refused_by_name(counts, capsys):
         train.main(["--n-per-class", counts, "--out", "/nonexistent/never-written"])
     err = capsys.readouterr().err
     assert "--n-per-class" in err and repr(counts) in err
-
-
-def test_a_preset_with_counts_and_a_marker_trains_and_says_so(tmp_path):
-    _train(tmp_path / "c", "--preset", "imbalanced", "--n-per-class", "2,1,1,1,3,1",
-           "--marker-class", "Cowpox", "--marker-fraction", "0.5")
-    card = json.loads((tmp_path / "c" / "model_card.json").read_text())
-    assert card["data"]["train"]["n_per_class"] == [2, 1, 1, 1, 3, 1]
-    assert card["data"]["train"]["n"] == 9
-    assert card["command"].startswith("python -m shared.train --out")
-    assert "--preset imbalanced" in card["command"]
-    text = (tmp_path / "c" / "model_card.md").read_text()
-    assert "Training images per class (unweighted loss): Chickenpox 2, Cowpox 1" in text
-    assert "Planted shortcut: the ink marker on 50% of the Cowpox training" in text

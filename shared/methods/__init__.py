@@ -56,7 +56,8 @@ from .primitives import (activations, gradients, layer_gradients, mean_input_gra
                          resolve_targets, scores)
 from .postprocess import REDUCTIONS, normalize, reduce_channels, substitute, upsample
 from .superpixels import SEGMENTATIONS, grid_segmentation, relabel, segmentation_function
-from .gradcam import cam, gradcam, gradcam_rule, hirescam
+from .gradcam import (cam, gradcam, gradcam_plus_plus, gradcam_plus_plus_rule, gradcam_rule,
+                      hirescam, layercam, layercam_rule, scorecam)
 from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
 from .integrated_gradients import expected_gradients, ig_attributions, integrated_gradients
 from .guided_backprop import (RELU_BACKWARD_RULES, guided_backprop, guided_gradcam,
@@ -78,7 +79,8 @@ __all__ = [
     # the registry
     "ATTRIBUTIONS", "defaults",
     # the methods and their helpers
-    "cam", "gradcam", "gradcam_rule", "hirescam",
+    "cam", "gradcam", "gradcam_rule", "hirescam", "layercam", "layercam_rule",
+    "gradcam_plus_plus", "gradcam_plus_plus_rule", "scorecam",
     "input_gradients", "saliency", "smooth_gradients", "smoothgrad",
     "expected_gradients", "ig_attributions", "integrated_gradients",
     "RELU_BACKWARD_RULES", "guided_backprop", "guided_gradcam", "guided_gradients",
