@@ -17,15 +17,17 @@ import numpy as np
 import pytest
 
 from shared import data, methods, scorecard
-from shared.methods import primitives
-from shared.methods import shap as shap_methods
-from shared.methods.lime import lime_explanation
-from shared.methods.shap import (PARTITION_ROUND, KernelShapExplanation, deep_shap,
-                                 kernel_shap, kernel_shap_explanation, partition_shap,
-                                 shapley_kernel, superpixel_means)
-from shared.methods.superpixels import grid_segmentation
+from shared.methods import (PARTITION_ROUND, KernelShapExplanation, deep_shap,
+                            grid_segmentation, kernel_shap, kernel_shap_explanation,
+                            lime_explanation, partition_shap, shapley_kernel,
+                            superpixel_means)
 from toy_models import (decision_model, linear_model, planted, planted_setting, rand_images,
                         region_mask, region_model)
+
+# white box: the modules whose internals two tests patch or read, found through public
+# functions rather than imported by path
+primitives = inspect.getmodule(methods.scores)
+shap_methods = inspect.getmodule(methods.kernel_shap)
 
 INSIDE = region_mask()
 NINE = grid_segmentation(11)      # 3 x 3 superpixels of a 32 x 32 image: 2^9 coalitions
@@ -45,7 +47,7 @@ def region():
 
 
 def recording(monkeypatch):
-    """Record every batch the methods send to the model (shared.methods.primitives.scores)."""
+    """Record every batch the methods send to the model (the engine's ``scores``)."""
     seen, scores = [], primitives.scores
 
     def spy(model, batch, *args, **kwargs):

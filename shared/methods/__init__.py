@@ -67,8 +67,8 @@ from .rise import MaskSampler, rise
 from .lime import SEGMENTATION_PARAMETERS, LimeExplanation, lime, lime_explanation, segment
 from .anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation, anchor_explanations,
                       anchors)
-from .shap import (deep_shap, kernel_shap, kernel_shap_explanation, partition_shap,
-                   shapley_kernel)
+from .shap import (PARTITION_ROUND, KernelShapExplanation, deep_shap, kernel_shap,
+                   kernel_shap_explanation, partition_shap, shapley_kernel, superpixel_means)
 
 
 def feature_layers(model) -> list[str]:
@@ -90,7 +90,8 @@ __all__ = [
     "occlusion", "patch_positions", "rise", "MaskSampler",
     "lime", "lime_explanation", "LimeExplanation", "segment", "SEGMENTATION_PARAMETERS",
     "anchor_explanation", "anchor_explanations", "anchors", "AnchorResult", "ALIBI_SEGMENTATION",
-    "kernel_shap", "kernel_shap_explanation", "shapley_kernel", "partition_shap", "deep_shap",
+    "kernel_shap", "kernel_shap_explanation", "KernelShapExplanation", "shapley_kernel",
+    "superpixel_means", "partition_shap", "PARTITION_ROUND", "deep_shap",
     # the primitives and checks
     "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
     "resolve_targets", "scores",
