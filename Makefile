@@ -1,7 +1,8 @@
 # Two commands set up and use a fresh machine (Python 3.11):
 #   make book   build the HTML book into _build/html
 #   make test   run every test (unit tests, notebooks under nbval, the built site)
-# and one is for whoever changes the package: `make check`, the unit tests on toy models.
+# and one is for whoever changes the package: `make check`, the unit tests on toy models;
+# `make lab` opens the book interactively (JupyterLab, the chapters as notebooks).
 # Both create the project-local virtual environment .venv when it is missing or when
 # requirements.txt / pyproject.toml changed, and do nothing extra otherwise.
 
@@ -18,7 +19,7 @@ CHROMIUM ?= chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book check test colab chromium screenshots execute sync benchmark train diagrams stats clean
+.PHONY: book check test lab colab chromium screenshots execute sync benchmark train diagrams stats clean
 
 # uv installs the pinned set in seconds where pip takes minutes (the same packages: pip
 # check passes); pip stays in the environment for readers and for the chapters' own cells.
@@ -47,6 +48,14 @@ check: $(STAMP)
 test: $(STAMP) chromium
 	$(PY) -m pytest tests -n 2 --dist loadfile --durations=15
 	$(PY) -m tools.other_cpu pytest book/chapters -n 2 --dist loadscope
+
+## Open the book in JupyterLab at book/chapters (the server prints its URL): jupytext opens
+## each chapter's MyST source as a notebook. LAB_ARGS adds options, e.g. LAB_ARGS=--port=8890.
+## As root (a container, CI) Jupyter needs --allow-root.
+LAB_ARGS ?=
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/book/chapters \
+	  $(if $(SUDO),,--allow-root) $(LAB_ARGS)
 
 ## Every chapter executed as on Colab: a fresh environment with numpy 2 and no pins, the
 ## package installed by each chapter's own setup cell (`make test` runs the data chapter).

@@ -4,7 +4,8 @@ Modules (imported on demand, so ``import shared`` stays light):
 
 - :mod:`shared.data`: the synthetic lesion dataset with ground-truth masks
 - :mod:`shared.models`: the Xception builder, the shared checkpoint, the ImageNet path
-- :mod:`shared.train`: ``python -m shared.train`` reproduces the checkpoint
+- :mod:`shared.train`: ``python -m shared.train`` reproduces the checkpoint (and
+  :mod:`shared.train_folder` trains on a reader's own folder of images)
 - :mod:`shared.examples`: the fixed test images every chapter explains
 - :mod:`shared.methods`: the interpretability methods, one module each
 - :mod:`shared.metrics`: explanations measured against the masks

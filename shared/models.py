@@ -275,13 +275,45 @@ def imagenet_xception() -> ImageNetXception:
     return ImageNetXception(model, preprocess, class_names)
 
 
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights could not be downloaded (no network) or read from a file."""
+
+
+XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+"""The file of Xception's ImageNet weights without its top, as Keras downloads and caches it
+(into ``$KERAS_HOME/models``, by default ``~/.keras/models``)."""
+XCEPTION_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+                      + XCEPTION_NOTOP_WEIGHTS)
+
+
+def _weights_unavailable(weights, error: Exception) -> WeightsUnavailableError:
+    cause = f"{type(error).__name__}: {error}"
+    if weights == "imagenet":
+        return WeightsUnavailableError(
+            f"could not download the ImageNet weights of Xception, {XCEPTION_NOTOP_WEIGHTS} "
+            f"(no network connection?) ({cause}). Offline: download that file on a machine "
+            f"with a network ({XCEPTION_NOTOP_URL}) and copy it into Keras' cache "
+            "($KERAS_HOME/models, by default ~/.keras/models), or pass its path as "
+            "`weights`; or build the model without them with weights=None")
+    return WeightsUnavailableError(
+        f"could not load Xception weights from {str(weights)!r} ({cause}): expected Keras' "
+        f"{XCEPTION_NOTOP_WEIGHTS} (ImageNet Xception without its top)")
+
+
 def transfer_model(input_shape=(224, 224, 3), classes: int = 6, *, weights="imagenet",
                    dropout: float = 0.2, train_base: bool = False):
     """The original write-up's recipe: a frozen Xception base, pooling and a dense head.
 
     One flat model from [0, 1] images to probabilities, ending in the same ``logits`` and
-    ``predictions`` layers as the book's models. ``weights="imagenet"`` needs a network;
-    ``weights=None`` builds it offline (for tests, or to train from scratch).
+    ``predictions`` layers as the book's models. ``weights="imagenet"`` needs a network
+    (or the weights file in Keras' cache, :data:`XCEPTION_NOTOP_WEIGHTS`); a path loads
+    that file; ``weights=None`` builds it offline (for tests, or to train from scratch).
+    ``python -m shared.train --data-dir DIR --transfer imagenet`` trains it on your
+    images (:func:`shared.train.train_folder`).
+
+    Raises:
+        WeightsUnavailableError: the weights could not be downloaded or read; the message
+            says how to work offline.
     """
     keras = _keras()
     layers = keras.layers
@@ -292,9 +324,7 @@ def transfer_model(input_shape=(224, 224, 3), classes: int = 6, *, weights="imag
     except Exception as e:
         if weights is None:
             raise
-        raise RuntimeError(
-            f"could not download the ImageNet weights of Xception ({type(e).__name__}: {e}); "
-            "pass weights=None to build the model offline") from e
+        raise _weights_unavailable(weights, e) from e
     base.trainable = train_base
     x = layers.GlobalAveragePooling2D(name="avg_pool")(base.output)
     if dropout:

@@ -92,14 +92,18 @@ Everything below is importable from :mod:`shared.data` itself; the modules are:
 * :mod:`shared.data.painters`: how each element is painted on the canvas;
 * :mod:`shared.data.rendering`: :func:`render`, :func:`render_many`, :func:`render_batches`;
 * :mod:`shared.data.api`: :func:`generate` and :func:`load_split`;
-* :mod:`shared.data.folder`: :func:`load_folder` for real images.
+* :mod:`shared.data.folder`: :func:`load_folder` for real images of the six classes,
+  :func:`load_image_folder` for any classes (and :func:`load_image_split` for a split
+  written by ``python -m shared.train --data-dir``), :func:`near_duplicates` and
+  :func:`perceptual_hashes` to find the same photograph twice.
 """
 
 from .api import generate, load_split
 from .constants import (CLASS_NAMES, DISTRACTOR_SHAPES, ELEMENT_KINDS, IMAGE_SIZE, MARKER_KINDS,
                         SEED_LIKE_COUNTS, SPLIT_SEEDS, SPLIT_SIZES, class_index)
 from .dataset import Dataset
-from .folder import load_folder
+from .folder import (MIN_IMAGE_SIDE, load_folder, load_image_folder, load_image_split,
+                     near_duplicates, perceptual_hashes)
 from .rendering import Rendering, render, render_batches, render_many
 from .sampling import sample_scene
 from .scenes import (RGB, Birthmark, Bite, Blotch, Element, Eschar, Hair, InkDot, Lighting, Lobes,
@@ -112,5 +116,7 @@ __all__ = [
     "Element", "Pock", "Eschar", "Blotch", "Bite", "Scratch", "Birthmark", "PressureMark",
     "InkDot", "Ruler",
     "class_index", "generate", "load_split", "load_folder", "sample_scene",
+    "MIN_IMAGE_SIDE", "load_image_folder", "load_image_split", "near_duplicates",
+    "perceptual_hashes",
     "render", "render_many", "render_batches",
 ]
