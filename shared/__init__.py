@@ -10,6 +10,7 @@ Modules (imported on demand, so ``import shared`` stays light):
 - :mod:`shared.methods`: the interpretability methods, one module each
 - :mod:`shared.metrics`: explanations measured against the masks
 - :mod:`shared.concepts`: testing with concept activation vectors (TCAV)
+- :mod:`shared.concept_sets`: drawn concept and random image sets for TCAV, and its ground truth
 - :mod:`shared.counterfactuals`: the smallest scene edits or pixel changes that change a decision
 - :mod:`shared.scorecard`: every method and control on the same 200 images, against
   ground truth made by redrawing the scenes (``python -m shared.scorecard``)
