@@ -85,9 +85,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import re
 
 import numpy as np
+
+# shap's Partition and Deep explainers ask whether the model is a Hugging Face model, which
+# imports transformers when it is installed (alibi depends on it); transformers' TensorFlow
+# side then refuses Keras 3 with a ValueError that shap does not catch. With USE_TF=0
+# transformers skips its TensorFlow side, and the check answers "no" without the error
+# (setdefault: a reader's own setting wins).
+os.environ.setdefault("USE_TF", "0")
 
 from . import postprocess, primitives
 from .inputs import check_images
