@@ -1,7 +1,10 @@
 """Pins, packaging and the chapter pairs: checks that cost nothing and catch drift."""
 
 import ast
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -178,3 +181,19 @@ def test_chapters_tools_and_tests_use_only_the_public_api():
             violations.append(f"{path.relative_to(ROOT)}:{line}: {why}: "
                               f"{text.splitlines()[line - 1].strip()}")
     assert not violations, "not the public API:\n" + "\n".join(violations)
+
+
+def test_importing_the_package_then_alibi_prints_nothing_from_python():
+    # A chapter cell that writes to stderr fails under nbval. TensorFlow's C++ start-up
+    # lines (absl/glog format) go to the process's stderr, not to a cell's output; any
+    # other line here (a Python warning or log) would land in the cell.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("USE_TF", None)
+    env.pop("TRANSFORMERS_NO_ADVISORY_WARNINGS", None)
+    done = subprocess.run([sys.executable, "-c", "import shared.methods, alibi"],
+                          capture_output=True, text=True, env=env, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    native = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} )")
+    python = [line for line in done.stderr.splitlines() if line and not native.match(line)]
+    assert python == []

@@ -94,8 +94,11 @@ import numpy as np
 # imports transformers when it is installed (alibi depends on it); transformers' TensorFlow
 # side then refuses Keras 3 with a ValueError that shap does not catch. With USE_TF=0
 # transformers skips its TensorFlow side, and the check answers "no" without the error
-# (setdefault: a reader's own setting wins).
+# (setdefault: a reader's own setting wins). Without its TensorFlow side transformers would
+# advise, on stderr at import, that it found no deep-learning framework: true and harmless
+# here (none of its models is used), so that advice is silenced too.
 os.environ.setdefault("USE_TF", "0")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from . import postprocess, primitives
 from .inputs import check_images
