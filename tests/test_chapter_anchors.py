@@ -140,7 +140,7 @@ def test_chapter_specifics():
     """What the common check (``test_technique_chapter_fits_one_sitting`` in
     test_chapter_stats.py) leaves to this chapter: at most 16 code cells on the main
     path (stricter than ``chapter_stats.MAX_CELLS``), the scorecard on the v2 API
-    (``shared.scorecard``; the old ``shared.evaluate`` is gone) with its one TODO,
+    (``shared.scorecard``; the old ``shared.evaluate`` is gone) and its bullets,
     the package's source shown, alibi compared once, and numbers in the prose from
     glue."""
     text = CHAPTER.read_text()
@@ -149,7 +149,7 @@ def test_chapter_specifics():
     assert "evaluate." not in text and ", evaluate," not in text
     assert "scorecard.scorecard(rows)" in text and 'scorecard.compare("anchors"' in text
     assert "with_chance=True).T" in text and "by_class=True" in text
-    assert text.count("TODO(scorecard): bullets once anchors.json exists") == 1
+    assert "TODO" not in text and "**Sufficient is not important.**" in text
     assert "viz.show_source(" in text
     assert text.count("AnchorImage(predictor") <= 2   # alibi compared once (+ its default)
     code = "\n".join(re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S))

@@ -59,6 +59,13 @@ def test_toc_files_exist():
         assert f"book/chapters/{md.stem}" in files, f"{md.name} is not in _toc.yml"
 
 
+def test_no_page_of_the_book_holds_a_todo():
+    pages = sorted((ROOT / "book").rglob("*.md")) + [ROOT / "README.md"]
+    left = [f"{p.relative_to(ROOT)}:{n}" for p in pages
+            for n, line in enumerate(p.read_text().splitlines(), 1) if "TODO" in line]
+    assert not left, "unfinished text: " + ", ".join(left)
+
+
 @pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_pair_in_sync(md):
     """The .ipynb twin has exactly the cells of the MyST source (read only, no writing).
