@@ -19,7 +19,7 @@ CHROMIUM ?= chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book check test lab colab chromium screenshots execute sync benchmark train diagrams clean
+.PHONY: book check test lab colab chromium screenshots execute sync benchmark train diagrams stats clean
 
 # uv installs the pinned set in seconds where pip takes minutes (the same packages: pip
 # check passes); pip stays in the environment for readers and for the chapters' own cells.
@@ -78,6 +78,10 @@ execute: $(STAMP)
 ## Write the .ipynb twin from each chapter's MyST markdown (after editing the .md).
 sync: $(STAMP)
 	$(PY) -m tools.execute_chapters --sync-only
+
+## Print each chapter's main-path words and code cells, execution time and exercise mix.
+stats: $(STAMP)
+	$(PY) -m tools.chapter_stats
 
 ## Print measured speeds and ratios (not a test).
 benchmark: $(STAMP)

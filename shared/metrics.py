@@ -9,13 +9,11 @@ Every metric takes a batch and returns one value per image, a float64 array (N,)
   :func:`peak_distances`, :func:`peaks_at_border`;
 * faithfulness, by changing the image and asking the model: :func:`deletion` and
   :func:`insertion` (Petsiuk et al. 2018), from :func:`perturbation_curves`;
-* against interventional ground truth (each lesion removed and the image re-rendered):
-  :func:`element_rank_correlation` and :func:`unimportant_share`;
 * sanity: :func:`cascading_randomization` and :func:`randomization_correlation`
   (Adebayo et al. 2018), with :func:`rank_correlation`;
 * complexity: :func:`sparseness` (the Gini index of a map);
-* controls scored the same way: :data:`CONTROLS` (a random map, and pixel redness,
-  which needs no model);
+* maps that need no model, for controls: :func:`random_map` and :func:`redness_map`
+  (the scorecard's controls are in :mod:`shared.scorecard`);
 * uncertainty: :func:`bootstrap_ci` for every mean, :func:`wilson_ci` for a share of
   hits, :func:`holm` for many comparisons at once.
 
@@ -97,15 +95,15 @@ def _within(masks: np.ndarray, tolerance: float) -> np.ndarray:
                      for m in masks])
 
 
-def pointing_game(maps, masks, tolerance: float = 0, ties: str = "first") -> np.ndarray:
+def pointing_game(maps, masks, tolerance: float = 0, ties: str = "share") -> np.ndarray:
     """1.0 where the map's peak (its highest pixel) lies in the mask, else 0.0 (NaN for
     an empty mask). Zhang et al. (2018).
 
-    ``ties``: which of several tied maxima is the peak. ``"first"``: the first in row-major
-    order (a plateau is judged by its top-left pixel); ``"share"``: the share of the tied
-    maxima (within range / :data:`LEVELS`) that lie in the mask, the expected hit of a
-    random choice among them; a constant map then scores its chance level
-    (:func:`random_pointing_baseline`).
+    ``ties``: which of several tied maxima is the peak. ``"share"`` (the default): the
+    share of the tied maxima (within range / :data:`LEVELS`) that lie in the mask, the
+    expected hit of a random choice among them, so a constant map scores its chance
+    level (:func:`random_pointing_baseline`); ``"first"``: the first in row-major order
+    (a plateau is judged by its top-left pixel, as ``argmax`` would).
 
     ``tolerance``: count a peak within this many pixels of the mask as a hit. The default
     is 0 (strict): our masks are exact to the pixel, while Zhang et al.'s 15 px tolerance
@@ -326,56 +324,6 @@ def insertion(model, images, maps, targets=None, **options) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Interventional ground truth: which element mattered
-# --------------------------------------------------------------------------------------
-
-def element_mass(maps, instances, n_elements) -> list[np.ndarray]:
-    """Per image, the positive attribution summed inside each element's instance mask:
-    a list of arrays, one value per element (element ``k`` has label ``k + 1``)."""
-    m = _maps(maps)
-    labels = np.asarray(instances)
-    if labels.shape != m.shape:
-        raise ValueError(f"instances must be (N, H, W) = {m.shape}, got {labels.shape}")
-    counts = np.broadcast_to(np.asarray(n_elements), (len(m),))
-    return [np.bincount(lab.ravel(), weights=np.maximum(mi, 0).ravel(),
-                        minlength=int(k) + 1)[1:int(k) + 1]
-            for mi, lab, k in zip(m, labels, counts)]
-
-
-def element_rank_correlation(maps, instances, importance) -> np.ndarray:
-    """Per image, Spearman's rank correlation between each element's attribution mass
-    (positive attribution inside its instance mask) and its ground-truth importance.
-
-    ``importance``: one array per image, one value per element (the drop in the target
-    logit when that element alone is removed). NaN where fewer than 3 elements or the
-    importances or masses are all equal (no ranking to compare).
-    """
-    from scipy import stats
-    importance = [np.asarray(v, np.float64) for v in importance]
-    masses = element_mass(maps, instances, [len(v) for v in importance])
-    out = np.full(len(masses), np.nan)
-    for i, (mass, imp) in enumerate(zip(masses, importance)):
-        if len(imp) >= 3 and np.ptp(imp) > 0 and np.ptp(mass) > 0:
-            out[i] = stats.spearmanr(mass, imp).statistic
-    return out
-
-
-def unimportant_share(maps, instances, importance, threshold: float) -> np.ndarray:
-    """Per image, the share of the map's positive attribution that lies on elements whose
-    removal changes the target logit by less than ``threshold`` (evidence the model does
-    not use). NaN for an image with no element."""
-    m = _maps(maps)
-    importance = [np.asarray(v, np.float64) for v in importance]
-    masses = element_mass(m, instances, [len(v) for v in importance])
-    total = np.maximum(m, 0).sum(axis=(1, 2))
-    out = np.full(len(m), np.nan)
-    for i, (mass, imp) in enumerate(zip(masses, importance)):
-        if len(imp):
-            out[i] = mass[np.abs(imp) < threshold].sum() / total[i] if total[i] > 0 else 0.0
-    return out
-
-
-# --------------------------------------------------------------------------------------
 # Sanity checks (Adebayo et al. 2018)
 # --------------------------------------------------------------------------------------
 
@@ -476,9 +424,6 @@ def redness_map(images, seed: int = 0) -> np.ndarray:
     images = np.asarray(images, np.float32)
     return images[..., 0] - images[..., 1]
 
-
-CONTROLS = {"random": random_map, "redness": redness_map}
-"""Model-free maps scored beside every method: name -> ``f(images, seed=0) -> maps``."""
 
 
 # --------------------------------------------------------------------------------------

@@ -55,3 +55,13 @@ def test_unknown_name_lists_the_valid_ones(capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "gradcam++" in err and all(name in err for name in diagrams.NAMES)
+
+
+@pytest.mark.parametrize("name", diagrams.NAMES)
+def test_each_chapter_embeds_its_diagram_with_the_alt_text(name):
+    chapter = (diagrams.ROOT / "book" / "chapters" / f"{name}.md").read_text()
+    block = diagrams.figure_directive(name)
+    assert chapter.count(block) == 1, (
+        f"book/chapters/{name}.md should hold tools.diagrams.figure_directive({name!r}) "
+        "once, verbatim")
+    assert (COMMITTED / f"{name}.svg").exists()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from shared import methods, models, randomization
-from shared.methods.graph import ModelError
+from shared.methods import ModelError
 from toy_models import CONSTRUCTIONS, constructions, fast_parameters, rand_images
 
 L = keras.layers

@@ -22,13 +22,10 @@ import numpy as np
 import pytest
 
 from shared import data, methods
-from shared.methods import primitives
-from shared.methods.anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation,
-                                    anchors)
-from shared.methods.lime import (SEGMENTATION_PARAMETERS, LimeExplanation, lime,
-                                 lime_explanation, segment)
-from shared.methods.superpixels import (SEGMENTATIONS, grid_segmentation, relabel,
-                                        segmentation_function)
+from shared.methods import (ALIBI_SEGMENTATION, SEGMENTATION_PARAMETERS, SEGMENTATIONS,
+                            AnchorResult, LimeExplanation, anchor_explanation, anchors,
+                            grid_segmentation, lime, lime_explanation, relabel, segment,
+                            segmentation_function)
 from toy_models import decision_model, planted, rand_images, region_mask, region_model
 
 INSIDE = region_mask()
@@ -50,8 +47,10 @@ def images():
 
 
 def recording(monkeypatch):
-    """Record every batch the methods send to the model (shared.methods.primitives.scores)."""
-    seen, scores = [], primitives.scores
+    """Record every batch the methods send to the model through ``methods.scores`` (a spy
+    put where the methods look it up: the module that defines it)."""
+    primitives = inspect.getmodule(methods.scores)
+    seen, scores = [], methods.scores
 
     def spy(model, batch, *args, **kwargs):
         seen.append(np.array(batch))
@@ -394,8 +393,7 @@ def test_anchor_of_a_decision_that_never_changes_is_empty(region):
 
 
 def test_alibi_and_lime_are_imported_only_inside_functions():
-    from shared.methods import anchors as anchors_module, lime as lime_module
-    for module in (inspect.getmodule(anchors_module), inspect.getmodule(lime_module)):
+    for module in (inspect.getmodule(methods.anchors), inspect.getmodule(methods.lime)):
         tree = ast.parse(inspect.getsource(module))
         names = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names] + [
             n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 0]

@@ -1,14 +1,14 @@
 """Occlusion and RISE: what they compute, checked against plain loops, the papers' masks
 and a model whose right answer is known (one planted region, see toy_models)."""
 
+import inspect
+
 import numpy as np
 import pytest
 from skimage.transform import resize
 
 from shared import methods
-from shared.methods import postprocess, primitives
-from shared.methods.occlusion import occlusion, positions
-from shared.methods.rise import MaskSampler, rise
+from shared.methods import MaskSampler, occlusion, patch_positions, rise
 from toy_models import INPUT_COLS, INPUT_ROWS, rand_images, region_mask, region_model
 
 SIZE = 32
@@ -46,7 +46,7 @@ def test_both_methods_are_registered_with_their_defaults():
     (224, 15, 8, list(range(0, 210, 8)) + [209]),
 ])
 def test_positions_cover_the_last_rows_and_columns(size, patch, stride, expected):
-    starts = positions(size, patch, stride)
+    starts = patch_positions(size, patch, stride)
     assert starts.tolist() == expected
     covered = np.zeros(size, int)
     for s in starts:
@@ -64,7 +64,7 @@ def test_occlusion_peaks_in_the_region_and_is_exactly_zero_where_no_square_touch
     region on this model), with the paper's kind of fill hiding the region's pixels."""
     patch, stride = 6, 4
     maps = occlusion(region, x, patch=patch, stride=stride, fill="black")
-    rows, cols = positions(SIZE, patch, stride), positions(SIZE, patch, stride)
+    rows, cols = patch_positions(SIZE, patch, stride), patch_positions(SIZE, patch, stride)
     touched = np.zeros((SIZE, SIZE), bool)      # pixels under a square that touches the region
     for y in rows:
         for c in cols:
@@ -80,7 +80,7 @@ def test_occlusion_peaks_in_the_region_and_is_exactly_zero_where_no_square_touch
 def _plain_occlusion(model, images, targets, patch, stride, fill):
     """One image and one square at a time, the model called directly."""
     (ph, pw), (sh, sw) = patch, stride
-    subs = postprocess.substitute(images, fill)
+    subs = methods.substitute(images, fill)
     maps = []
     for image, sub, t in zip(images, subs, targets):
         base = model(image[None], training=False).numpy()[0, t]
@@ -114,12 +114,12 @@ def test_occlusion_equals_a_plain_loop_one_image_at_a_time(region, x, patch, str
 
 
 class Recorder:
-    """Stands in for shared.methods.primitives.scores, records every batch the method
-    sends."""
+    """Stands in for ``methods.scores`` where the methods look it up (the module that
+    defines it), records every batch the method sends."""
 
     def __init__(self, monkeypatch):
-        self.batches, self.real = [], primitives.scores
-        monkeypatch.setattr(primitives, "scores", self)
+        self.batches, self.real = [], methods.scores
+        monkeypatch.setattr(inspect.getmodule(methods.scores), "scores", self)
 
     def __call__(self, model, images, targets=None, **kwargs):
         self.batches.append((np.array(images), np.array(targets), kwargs))
@@ -144,7 +144,7 @@ FILL_OPTIONS = ["grey", "black", "mean", "blur", 0.3, "other images"]
 def test_each_fill_is_what_the_hidden_pixels_become(region, x, monkeypatch, fill):
     images = x[:2]
     fill = images[::-1] if fill == "other images" else fill
-    expected = postprocess.substitute(images, fill)
+    expected = methods.substitute(images, fill)
     recorder = Recorder(monkeypatch)
     occlusion(region, images, 0, patch=16, stride=16, fill=fill)
     sent = np.concatenate([b for b, _, _ in recorder.batches])
@@ -205,7 +205,7 @@ def test_rise_masks_follow_the_paper():
                     anti_aliasing=False)                           # the authors' upsampling
         np.testing.assert_allclose(masks[i], up[dy:dy + SIZE, dx:dx + SIZE], atol=1e-6)
         # away from the upsampled border, the same as any bilinear resize
-        tf_up = postprocess.upsample(grid[None].astype(np.float32), sampler.up_size)[0]
+        tf_up = methods.upsample(grid[None].astype(np.float32), sampler.up_size)[0]
         half = cell // 2 + 1
         np.testing.assert_allclose(up[half:-half, half:-half], tf_up[half:-half, half:-half],
                                    atol=1e-6)

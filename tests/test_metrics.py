@@ -26,13 +26,15 @@ def test_pointing_game_hits_misses_and_tolerance():
     np.testing.assert_allclose(metrics.peak_distances(maps, masks), [0, np.hypot(8, 8), 4])
 
 
-def test_a_perfect_map_scores_one_and_a_constant_map_is_not_rewarded():
+def test_a_perfect_map_scores_one_and_a_constant_map_scores_chance():
     masks = _masks()
     perfect = masks.astype(float)
     assert metrics.pointing_game(perfect, masks).tolist() == [1, 1, 1]
     assert metrics.energy(perfect, masks).tolist() == [1, 1, 1]
     constant = np.ones((3, 20, 20))
-    assert metrics.pointing_game(constant, masks).tolist() == [0, 0, 0]
+    np.testing.assert_allclose(metrics.pointing_game(constant, masks),
+                               metrics.random_pointing_baseline(masks))
+    assert metrics.pointing_game(constant, masks, ties="first").tolist() == [0, 0, 0]
     np.testing.assert_allclose(metrics.energy(constant, masks), 9 / 400)
     assert metrics.energy(-perfect, masks).tolist() == [0, 0, 0]   # nothing positive
 
@@ -164,35 +166,12 @@ def test_cascade_steps_follow_the_blocks(shared_model, test_images):
         metrics.cascading_randomization("lrp", shared_model, x)
 
 
-# ----------------------------------------------------------------- elements
-
-def test_element_metrics_on_hand_made_instances():
-    instances = np.zeros((1, 20, 20), np.int16)
-    instances[0, 0:5, 0:5] = 1          # element 0
-    instances[0, 10:15, 0:5] = 2        # element 1
-    instances[0, 0:5, 10:15] = 3        # element 2
-    instances[0, 10:15, 10:15] = 4      # element 3
-    importance = [np.array([3.0, 0.0, 1.0, 2.0])]
-    follows = np.zeros((1, 20, 20))
-    for label, value in zip(range(1, 5), importance[0]):
-        follows[0][instances[0] == label] = value
-    assert metrics.element_rank_correlation(follows, instances, importance)[0] == pytest.approx(1)
-    assert metrics.element_rank_correlation(-follows + 3, instances, importance)[0] \
-        == pytest.approx(-1)
-    masses = metrics.element_mass(follows, instances, 4)[0]
-    np.testing.assert_allclose(masses, 25 * importance[0])
-    on_unused = (instances == 2).astype(float)
-    assert metrics.unimportant_share(on_unused, instances, importance, 0.5)[0] == 1.0
-    assert metrics.unimportant_share(follows, instances, importance, 0.5)[0] == 0.0
-    assert np.isnan(metrics.element_rank_correlation(follows, instances, [np.ones(4)])[0])
-
-
 # ----------------------------------------------------------------- controls, intervals
 
 def test_controls_need_no_model():
     x = rand_images(2, 8)
-    assert metrics.CONTROLS["random"](x).shape == (2, 8, 8)
-    np.testing.assert_allclose(metrics.CONTROLS["redness"](x), x[..., 0] - x[..., 1])
+    assert metrics.random_map(x).shape == (2, 8, 8)
+    np.testing.assert_allclose(metrics.redness_map(x), x[..., 0] - x[..., 1])
     np.testing.assert_array_equal(metrics.random_map(x, 1), metrics.random_map(x, 1))
 
 

@@ -1,5 +1,6 @@
 """Pins, packaging and the chapter pairs: checks that cost nothing and catch drift."""
 
+import ast
 import os
 import re
 import subprocess
@@ -58,6 +59,13 @@ def test_toc_files_exist():
         assert f"book/chapters/{md.stem}" in files, f"{md.name} is not in _toc.yml"
 
 
+def test_no_page_of_the_book_holds_a_todo():
+    pages = sorted((ROOT / "book").rglob("*.md")) + [ROOT / "README.md"]
+    left = [f"{p.relative_to(ROOT)}:{n}" for p in pages
+            for n, line in enumerate(p.read_text().splitlines(), 1) if "TODO" in line]
+    assert not left, "unfinished text: " + ", ".join(left)
+
+
 @pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_pair_in_sync(md):
     """The .ipynb twin has exactly the cells of the MyST source (read only, no writing).
@@ -104,6 +112,82 @@ def test_readme_lists_every_chapter_with_a_colab_badge_from_the_configured_repos
     assert block.group(2) == chapter_table(), "run `make sync` to update the README's table"
     for md in CHAPTERS:
         assert colab_url(md.stem) in block.group(2), md.stem
+
+
+SHARED = ROOT / "shared"
+SUBPACKAGES = sorted(p.parent.name for p in SHARED.glob("*/__init__.py"))
+ALIASES = {"fv": "featurevis"}       # the chapters' `from shared import featurevis as fv`
+
+
+def _exports(package: str) -> set[str]:
+    """The names in ``__all__`` of shared/<package>/__init__.py (read, not imported)."""
+    tree = ast.parse((SHARED / package / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def _modules(package: str) -> set[str]:
+    """The module files of shared/<package> (without __init__)."""
+    return {p.stem for p in (SHARED / package).glob("*.py") if p.stem != "__init__"}
+
+
+FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+shared((?:\.\w+)*)[ \t]+import[ \t]+"
+                         r"(\([^)]*\)|[^\n]*)", re.M)
+DOTTED_IMPORT = re.compile(r"^[ \t]*import[ \t]+shared\.\w+\.\w+", re.M)
+MODULE_CHAIN = re.compile(r"(?<![\w.])(?:shared\.)?(methods|fv|featurevis|scorecard|data)"
+                          r"\.(\w+)\.(?=[A-Za-z_])")
+PRIVATE = re.compile(r"(?<![\w.])(?:shared\.)?"
+                     r"(methods|fv|featurevis|scorecard|data|models|metrics|viz)\._[a-z]")
+
+
+def _public_api_violations(text: str) -> list[tuple[int, str]]:
+    """(offset, why) for each use of the package that is not its public API."""
+    found = []
+    for m in FROM_IMPORT.finditer(text):
+        path = m.group(1).lstrip(".").split(".") if m.group(1) else []
+        names = [n.split(" as ")[0].strip() for n in
+                 re.sub(r"#[^\n]*", "", m.group(2)).strip("()").split(",")]
+        names = [n for n in names if n]
+        if len(path) > 1:
+            found.append((m.start(), f"imports from a module inside shared.{path[0]}"))
+        elif path and path[0] in SUBPACKAGES:
+            hidden = [n for n in names if n not in _exports(path[0])]
+            if hidden:
+                found.append((m.start(), f"{hidden} not in shared.{path[0]}.__all__"))
+        elif any(n.startswith("_") and not n.startswith("__") for n in names):
+            found.append((m.start(), "imports a private name"))
+    for m in DOTTED_IMPORT.finditer(text):
+        found.append((m.start(), "imports a module inside a subpackage"))
+    for m in MODULE_CHAIN.finditer(text):
+        package = ALIASES.get(m.group(1), m.group(1))
+        if m.group(2) in _modules(package) and m.group(2) not in _exports(package):
+            found.append((m.start(), f"reaches into the module shared.{package}.{m.group(2)}"))
+    for m in PRIVATE.finditer(text):
+        found.append((m.start(), "uses a private name of the package"))
+    return found
+
+
+def test_chapters_tools_and_tests_use_only_the_public_api():
+    """Chapters, tools and tests use what the package exports: `from shared import X`,
+    `from shared.<subpackage> import X` with X in its `__all__`, attributes of those;
+    never a module inside a subpackage (`from shared.<subpackage>.<module> import`,
+    `<subpackage>.<module>.<name>`) and never a name starting with an underscore. (Tests
+    that must put a spy where the package looks a function up reach its module through
+    `inspect.getmodule(<exported function>)`.)"""
+    files = (CHAPTERS + sorted((ROOT / "tests").glob("*.py"))
+             + sorted((ROOT / "tools").rglob("*.py")))
+    assert len(files) > 30 and len(SUBPACKAGES) >= 4
+    violations = []
+    for path in files:
+        text = path.read_text()
+        for offset, why in _public_api_violations(text):
+            line = text.count("\n", 0, offset) + 1
+            violations.append(f"{path.relative_to(ROOT)}:{line}: {why}: "
+                              f"{text.splitlines()[line - 1].strip()}")
+    assert not violations, "not the public API:\n" + "\n".join(violations)
 
 
 def test_importing_the_package_then_alibi_prints_nothing_from_python():

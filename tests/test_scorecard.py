@@ -3,6 +3,8 @@ committed results (the same images for every entry, and a recomputation)."""
 
 import itertools
 import math
+import runpy
+import sys
 
 import numpy as np
 import pytest
@@ -280,16 +282,18 @@ def test_each_metric_is_declared_once_with_a_group_and_a_chance_level():
         assert m.chance is None or m.chance == "area" or isinstance(m.chance, float)
 
 
-def test_unknown_entries_and_metrics_are_refused():
+def test_unknown_entries_and_metrics_are_refused(monkeypatch, capsys):
     with pytest.raises(ValueError, match="unknown control"):
         scorecard.control_maps("nothing", None, [])
     with pytest.raises(ValueError, match="unknown scorecard entries"):
         scorecard.scorecard(["no_such_method"])
     with pytest.raises(ValueError, match="unknown metrics"):
         scorecard.scorecard([], metrics_=["no_such_metric"])
-    from shared.scorecard.__main__ import main
-    with pytest.raises(SystemExit):
-        main(["no_such_method"])
+    # the command itself, as `python -m shared.scorecard no_such_method` runs it
+    monkeypatch.setattr(sys, "argv", ["python -m shared.scorecard", "no_such_method"])
+    with pytest.raises(SystemExit) as refused:
+        runpy.run_module("shared.scorecard", run_name="__main__")
+    assert refused.value.code == 2 and "unknown ['no_such_method']" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------ the committed results
@@ -402,6 +406,23 @@ def test_comparison_is_paired_and_reads_each_metric_direction():
     table = scorecard.format_scorecard(scorecard.scorecard(["oracle", "random"]),
                                        with_chance=True)
     assert table.loc["chance", "lesion_vs_distractor"] == "0.50"
+
+
+def test_the_measuring_page_declares_each_column_as_the_registry_does():
+    """The table of book/chapters/measuring.md lists the registry's metrics in order,
+    each with its group, chance level and direction."""
+    from pathlib import Path
+    page = Path(__file__).resolve().parents[1] / "book" / "chapters" / "measuring.md"
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in page.read_text().splitlines()
+            if line.startswith("| ") and line.rstrip().endswith(("| higher |", "| lower |"))]
+    assert [r[0] for r in rows] == list(scorecard.METRICS)
+    for name, group, _, chance, better in rows:
+        m = scorecard.METRICS[name]
+        assert m.group == group, name
+        assert m.higher_is_better == (better == "higher"), name
+        expected = "" if m.chance is None else "area" if m.chance == "area" else f"{m.chance:g}"
+        assert chance == expected, name
 
 
 def test_measure_scores_maps_of_ones_own_like_the_committed_entry(shared_model):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from shared import data
-from shared.methods.superpixels import grid_segmentation
+from shared.methods import grid_segmentation
 
 L = keras.layers
 N_CLASSES = 6

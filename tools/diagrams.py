@@ -912,6 +912,20 @@ def save(name: str, directory=OUT) -> Path:
     return path
 
 
+def figure_directive(name: str) -> str:
+    """The MyST block that embeds diagram ``name`` in its chapter (``book/chapters/
+    {name}.md``), with its :data:`ALT` text and :data:`CAPTIONS` line;
+    ``tests/test_diagrams.py`` checks that every chapter holds exactly this block."""
+    if name not in NAMES:
+        raise ValueError(f"unknown diagram {name!r}; valid names: {', '.join(NAMES)}")
+    return (f"```{{figure}} ../_static/diagrams/{name}.svg\n"
+            f":name: fig-{name.replace('_', '-')}-diagram\n"
+            f":alt: {ALT[name]}\n"
+            f":width: 100%\n\n"
+            f"{CAPTIONS[name]} A schematic: the maps in it are drawn, not computed.\n"
+            f"```\n")
+
+
 def main(argv=None) -> int:
     """Write the diagrams named in ``argv`` (all of them when none is named)."""
     parser = argparse.ArgumentParser(prog="python -m tools.diagrams", description=__doc__

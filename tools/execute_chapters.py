@@ -151,6 +151,8 @@ def main(argv=None) -> None:
         write(nb, md.with_suffix(".ipynb"))
     if not args.sync_only:
         write_report({k: v for k, v in times.items() if (CHAPTERS / f"{k}.md").exists()})
+    from tools import course          # the guide's time budget follows words and times
+    course.write()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ values.
 """
 
 from .ascent import ADAM, LEARNING_RATES, Visualization, evaluate, optimize
-from .dream import deep_dream, octave_sizes
+from .dream import deep_dream, dream_step, octave_sizes
 from .measures import (RandomizationCheck, high_frequency_share, radial_power,
                        randomization_check, rank_correlation, shift_gap, spectral_distance,
                        strongest_channels)
@@ -52,7 +52,7 @@ from .transforms import Transforms
 __all__ = ["ADAM", "COLOR_CORRELATION_SQRT", "Fourier", "KINDS", "LEARNING_RATES", "Objective",
            "PARAMETRIZATIONS", "Pixels", "RandomizationCheck", "SOURCES", "TRACES", "Term",
            "Transforms", "VISUALIZATIONS", "Visualization", "channel", "class_logit",
-           "deep_dream", "defaults", "evaluate", "high_frequency_share", "l2_penalty",
-           "layer_activation", "octave_sizes", "optimize", "radial_power",
+           "deep_dream", "defaults", "dream_step", "evaluate", "high_frequency_share",
+           "l2_penalty", "layer_activation", "octave_sizes", "optimize", "radial_power",
            "randomization_check", "rank_correlation", "shift_gap", "spectral_distance",
            "strongest_channels", "total_variation"]

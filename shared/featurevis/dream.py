@@ -1,6 +1,6 @@
 """Deep Dream (Mordvintsev, Olah & Tyka 2015): gradient ascent on a real image's pixels
 to raise a layer's activation, at several scales (:func:`deep_dream`,
-:func:`octave_sizes`)."""
+:func:`octave_sizes`, and :func:`dream_step`, the compiled step it takes)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .ascent import _learning_rate
 from .objectives import (TRACES, Objective, Term, _feature_model, _objective_values, _Plan,
                          _plan, layer_activation)
 
-def _dream_function(net, plan: _Plan, any_size: bool):
+def dream_step(net, plan: _Plan, any_size: bool):
     """One compiled Deep Dream step: gradient ascent on the pixels, the step normalised
     by the gradient's mean absolute value, per image."""
     def build():
@@ -99,7 +99,7 @@ def deep_dream(model, image, layers, *, octaves=3, octave_scale=1.4, steps_per_o
         objective = objective + Objective((Term("class_logit", None, c, class_weight),))
     plan = _plan(net, [objective] * len(images))
     sizes = octave_sizes(images.shape[1:3], octaves, octave_scale)
-    fn = _dream_function(net, plan, any_size=octaves > 1)
+    fn = dream_step(net, plan, any_size=octaves > 1)
     w, idx = tf.constant(plan.weights), tf.constant(plan.indices)
     model = _feature_model(net, plan.layers, any_size=octaves > 1)
     try:   # the smallest octave must still go through the network

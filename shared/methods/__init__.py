@@ -33,6 +33,13 @@ batched, compiled once per model, counted by :func:`count_passes`):
 * :func:`activations`: a layer's activation;
 * :func:`check_images` and :func:`resolve_targets`: the checks every method runs first.
 
+The parts of the perturbation methods a chapter may reuse: :func:`patch_positions`
+(where occlusion's squares go), :class:`MaskSampler` (RISE's masks), :func:`segment`,
+:func:`segmentation_function`, :func:`relabel`, :class:`grid_segmentation`,
+:data:`SEGMENTATION_PARAMETERS` and :data:`ALIBI_SEGMENTATION` (the superpixels of LIME
+and anchors), and the result classes :class:`LimeExplanation` and :class:`AnchorResult`;
+a model the methods cannot read raises :class:`ModelError`.
+
 The mechanics live in submodules: the parameter vocabulary in
 :mod:`~shared.methods.parameters`, pass counting in :mod:`~shared.methods.passes`, the
 model as one flat graph in :mod:`~shared.methods.graph`, input checks in
@@ -43,7 +50,7 @@ post-processing in :mod:`~shared.methods.postprocess`.
 
 from .registry import ATTRIBUTIONS, defaults
 from .passes import count_passes, quiet_retracing
-from .graph import network
+from .graph import ModelError, network
 from .inputs import check_images
 from .primitives import (activations, gradients, layer_gradients, mean_input_gradients,
                          resolve_targets, scores)
@@ -55,10 +62,11 @@ from .saliency import input_gradients, saliency, smooth_gradients, smoothgrad
 from .integrated_gradients import expected_gradients, ig_attributions, integrated_gradients
 from .guided_backprop import (RELU_BACKWARD_RULES, guided_backprop, guided_gradcam,
                               guided_gradients, guided_model, relu_backward, relu_with_backward)
-from .occlusion import occlusion
-from .rise import rise
-from .lime import lime, lime_explanation
-from .anchors import anchor_explanation, anchor_explanations, anchors
+from .occlusion import occlusion, patch_positions
+from .rise import MaskSampler, rise
+from .lime import SEGMENTATION_PARAMETERS, LimeExplanation, lime, lime_explanation, segment
+from .anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation, anchor_explanations,
+                      anchors)
 from .shap import (PARTITION_ROUND, KernelShapExplanation, deep_shap, kernel_shap,
                    kernel_shap_explanation, partition_shap, shapley_kernel, superpixel_means)
 
@@ -79,16 +87,18 @@ __all__ = [
     "expected_gradients", "ig_attributions", "integrated_gradients",
     "RELU_BACKWARD_RULES", "guided_backprop", "guided_gradcam", "guided_gradients",
     "guided_model", "relu_backward", "relu_with_backward",
-    "occlusion", "rise", "lime", "lime_explanation",
-    "anchor_explanation", "anchor_explanations", "anchors",
+    "occlusion", "patch_positions", "rise", "MaskSampler",
+    "lime", "lime_explanation", "LimeExplanation", "segment", "SEGMENTATION_PARAMETERS",
+    "anchor_explanation", "anchor_explanations", "anchors", "AnchorResult", "ALIBI_SEGMENTATION",
     "kernel_shap", "kernel_shap_explanation", "KernelShapExplanation", "shapley_kernel",
     "superpixel_means", "partition_shap", "PARTITION_ROUND", "deep_shap",
     # the primitives and checks
     "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
     "resolve_targets", "scores",
     # the model, counting
-    "feature_layers", "network", "count_passes", "quiet_retracing",
+    "feature_layers", "network", "ModelError", "count_passes", "quiet_retracing",
     # post-processing
-    "REDUCTIONS", "SEGMENTATIONS", "normalize", "reduce_channels", "substitute", "upsample",
-    "grid_segmentation", "relabel", "segmentation_function",
+    "REDUCTIONS", "normalize", "reduce_channels", "substitute", "upsample",
+    # superpixels (LIME, anchors)
+    "SEGMENTATIONS", "grid_segmentation", "relabel", "segmentation_function",
 ]

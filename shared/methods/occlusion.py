@@ -55,7 +55,7 @@ def pair(name: str, value) -> tuple[int, int]:
                          f"got {value!r}") from None
 
 
-def positions(size: int, patch: int, stride: int) -> np.ndarray:
+def patch_positions(size: int, patch: int, stride: int) -> np.ndarray:
     """Top (or left) coordinates of the squares along one axis: ``0, stride, ...`` and,
     when the stride does not divide ``size - patch``, one more flush with the border."""
     last = size - patch
@@ -97,7 +97,7 @@ def occlusion(model, images, targets, *, patch=15, stride=8, fill="grey", score=
     if sh > ph or sw > pw:
         raise ValueError(f"stride ({sh}, {sw}) is larger than the patch ({ph}, {pw}): it "
                          "would leave pixels that no square covers; use stride <= patch")
-    rows, cols = positions(height, ph, sh), positions(width, pw, sw)
+    rows, cols = patch_positions(height, ph, sh), patch_positions(width, pw, sw)
     substitutes = postprocess.substitute(images, fill)
     grid = [(y, x) for y in rows for x in cols]
     per_image = len(grid) + 1                  # the unoccluded image, then each position

@@ -31,7 +31,7 @@ def _stock_lime(model, image, target, n_samples, seed):
     same seeded function ours uses: lime's random_seed never reaches quickshift)."""
     from lime.lime_image import LimeImageExplainer
 
-    from shared.methods.lime import segmentation_function
+    from shared.methods import segmentation_function
     explainer = LimeImageExplainer(random_state=seed)
     with contextlib.redirect_stderr(io.StringIO()):        # lime's progress bar
         return explainer.explain_instance(
@@ -53,7 +53,7 @@ def lime_speed(model, images, *, repeats: int = 1, seed: int = 0) -> dict:
     """LIME at its defaults (n_samples, quickshift, superpixel means, probabilities) against
     the lime package's example usage and against the bare forward passes."""
     from shared import methods
-    from shared.methods.lime import lime_explanation
+    from shared.methods import lime_explanation
     n = lime_explanation.__kwdefaults__["n_samples"]
     x = methods.check_images(images, model)
     targets = methods.resolve_targets(model, x)
@@ -102,7 +102,7 @@ def lime_speed(model, images, *, repeats: int = 1, seed: int = 0) -> dict:
 def anchor_speed(model, images, *, n_images: int = 3) -> dict:
     """ms and forward passes per anchor explanation at the defaults."""
     from shared import methods
-    from shared.methods.anchors import anchor_explanation
+    from shared.methods import anchor_explanation
     x = methods.check_images(images, model)[:n_images]
     anchor_explanation(model, x[0])                      # warm-up: import alibi, tracing
     rows = []

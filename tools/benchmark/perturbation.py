@@ -36,9 +36,9 @@ def _needed_passes(name: str, method, size) -> int:
     d = method.defaults
     if name == "rise":
         return d["n_samples"]
-    from shared.methods.occlusion import positions
-    rows = positions(size[0], d["patch"], d["stride"])
-    cols = positions(size[1], d["patch"], d["stride"])
+    from shared import methods
+    rows = methods.patch_positions(size[0], d["patch"], d["stride"])
+    cols = methods.patch_positions(size[1], d["patch"], d["stride"])
     return len(rows) * len(cols) + 1
 
 
@@ -46,8 +46,6 @@ def run(model, images, *, repeats: int = 3, n_images: int = 1) -> dict:
     """Print and return, for occlusion and RISE at their defaults: ms per explanation,
     forward passes per image, and the ratio to as many bare batched forward passes."""
     from shared import methods
-    from shared.methods.occlusion import occlusion   # the functions, whether or not the
-    from shared.methods.rise import rise             # package re-exports them
 
     warn_if_busy()
     x = methods.check_images(images, model)[:n_images]
@@ -56,8 +54,8 @@ def run(model, images, *, repeats: int = 3, n_images: int = 1) -> dict:
     print(f"perturbation methods at their defaults, {len(x)} image(s) of "
           f"{x.shape[1]} x {x.shape[2]} px, medians of {repeats} interleaved pairs:")
     for name, method, cheap in (
-            ("occlusion", occlusion, dict(patch=x.shape[1], stride=1)),
-            ("rise", rise, dict(n_samples=64))):
+            ("occlusion", methods.occlusion, dict(patch=x.shape[1], stride=1)),
+            ("rise", methods.rise, dict(n_samples=64))):
         d = method.defaults
         n = _needed_passes(name, method, x.shape[1:3])
         reference = bare_forward(model, x, targets, n, score=d["score"],
