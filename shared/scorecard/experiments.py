@@ -119,8 +119,8 @@ def marker_measures(maps, ds, truths) -> dict:
     on_marker = (positive * masks).sum(axis=(1, 2))
     share = np.where(total > 0, on_marker / np.where(total > 0, total, 1), np.nan)
     ranks_map, ranks_truth = [], []
-    masses = metrics.element_mass(maps, ds.instances, [len(ds.scene(i).elements)
-                                                        for i in range(len(ds))])
+    masses = _element_mass(maps, ds.instances,
+                           [len(ds.scene(i).elements) for i in range(len(ds))])
     for i, (mass, truth) in enumerate(zip(masses, truths)):
         players = truth["elements"]
         marker = players.index(ds.info["marker"][i])
@@ -129,6 +129,15 @@ def marker_measures(maps, ds, truths) -> dict:
     return dict(share=share.tolist(), area=masks.mean(axis=(1, 2)).tolist(),
                 pointing=metrics.pointing_game(maps, masks, ties="share").tolist(),
                 rank_map=ranks_map, rank_truth=ranks_truth)
+
+
+def _element_mass(maps, instances, n_elements) -> list[np.ndarray]:
+    """Per image, the map's positive part summed over each element's visible pixels: one
+    value per element of the scene (element ``k`` has instance label ``k + 1``; an element
+    hidden by others gets 0)."""
+    return [np.bincount(labels.ravel(), weights=np.maximum(m, 0).ravel(),
+                        minlength=k + 1)[1:k + 1]
+            for m, labels, k in zip(maps, np.asarray(instances), n_elements)]
 
 
 def _rank(values, i: int) -> float:
