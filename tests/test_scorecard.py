@@ -247,6 +247,20 @@ def test_sparseness_is_the_gini_index():
     assert metrics.sparseness(v)[0] == pytest.approx(mean_difference / (2 * x.mean()))
 
 
+def test_format_intervals_writes_each_column_as_mean_and_interval():
+    import pandas as pd
+    frame = pd.DataFrame({("share", "mean"): [0.25, np.nan], ("share", "low"): [0.125, np.nan],
+                          ("share", "high"): [0.375, np.nan], ("share", "n"): [8, 0],
+                          ("gain", "mean"): [6.0, 0.5], ("gain", "low"): [5.75, 0.25],
+                          ("gain", "high"): [6.25, 0.75], ("gain", "n"): [8, 8]},
+                         index=["shortcut", "default"])
+    out = scorecard.format_intervals(frame, digits=3)
+    assert list(out.columns) == ["share", "gain"]
+    assert out.loc["shortcut", "share"] == "0.250 [0.125, 0.375]"
+    assert out.loc["default", "share"] == "n/a"
+    assert out.loc["default", "gain"] == "0.500 [0.250, 0.750]"
+
+
 def test_wilson_interval_and_holm_adjustment_against_scipy_and_by_hand():
     from scipy import stats
     for hits, n in [(0, 20), (7, 20), (20, 20), (130, 200)]:

@@ -32,7 +32,8 @@ from .experiments import (EXPERIMENTS, compute_experiment, imbalance_behaviour_t
                           load_experiment, marked_test_set, marker_measures,
                           shortcut_behaviour_table, shortcut_methods_table)
 from .figures import class_curves, critical_difference, forest, mean_ranks, scatter
-from .tables import (available, chance, compare, format_comparison, format_scorecard,
+from .tables import (available, chance, compare, format_comparison, format_intervals,
+                     format_scorecard,
                      interval, load, mean_curves, measure, per_image, scorecard, truth_of,
                      versus_best)
 
@@ -46,7 +47,7 @@ __all__ = [
     "removal_curve", "normalised",
     "curve_area", "PERMUTATIONS", "MIN_GAP",
     "load", "available", "per_image", "interval", "chance", "scorecard",
-    "format_scorecard", "versus_best", "compare", "format_comparison", "truth_of",
+    "format_scorecard", "format_intervals", "versus_best", "compare", "format_comparison", "truth_of",
     "measure", "mean_curves",
     "forest", "mean_ranks", "critical_difference", "scatter", "class_curves",
     "EXPERIMENTS", "compute_experiment", "marked_test_set", "marker_measures", "load_experiment",

@@ -148,17 +148,27 @@ def scorecard(names=None, *, by_class: bool = False, metrics_=None):
     return frame
 
 
+def format_intervals(frame, digits: int = 2):
+    """A frame with ``(column, statistic)`` columns, the statistics ``mean``, ``low`` and
+    ``high`` (others, such as ``n``, left out), as text cells ``mean [low, high]``, one
+    column per column; ``n/a`` where the mean is NaN. For the scorecard and the
+    experiments' tables alike."""
+    import pandas as pd
+    out = pd.DataFrame(index=frame.index)
+    for key in dict.fromkeys(k for k, _ in frame.columns):
+        m, lo, hi = (frame[(key, s)].astype(float) for s in ("mean", "low", "high"))
+        out[key] = ["n/a" if np.isnan(a) else f"{a:.{digits}f} [{b:.{digits}f}, {c:.{digits}f}]"
+                    for a, b, c in zip(m, lo, hi)]
+    return out
+
+
 def format_scorecard(frame, digits: int = 2, with_chance: bool = False):
     """The scorecard as text cells: ``mean [low, high]`` per metric, cost rounded.
     ``with_chance``: a last row, ``chance``, with each metric's value for a map without
     information (:func:`chance`; empty where none applies)."""
     import pandas as pd
-    out = pd.DataFrame(index=frame.index)
     keys = list(dict.fromkeys(k for k, _ in frame.columns if k in METRICS))
-    for key in keys:
-        m, lo, hi = (frame[(key, s)] for s in ("mean", "low", "high"))
-        out[key] = ["n/a" if np.isnan(a) else f"{a:.{digits}f} [{b:.{digits}f}, {c:.{digits}f}]"
-                    for a, b, c in zip(m, lo, hi)]
+    out = format_intervals(frame[keys], digits)
     if ("ms", "") in frame.columns:
         out["ms/image"] = ["-" if np.isnan(v) or v == 0 else f"{v:.2g}"
                            for v in frame[("ms", "")]]
