@@ -37,6 +37,7 @@ SESSIONS = [
     ("Hide and ask again", ["occlusion", "rise"]),
     ("Surrogates and rules", ["lime", "anchors"]),
     ("Inside the network", ["activation_maximization", "deep_dream"]),
+    ("Which explanation can you trust?", ["comparison"]),
 ]
 """The sessions in order: a title and the chapters read in it."""
 
