@@ -67,6 +67,16 @@ def test_no_page_of_the_book_holds_a_todo():
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_glued_name_in_the_prose_is_recorded_in_the_stored_notebook(md):
+    text = md.read_text()
+    nb = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+    recorded = {o.get("metadata", {}).get("scrapbook", {}).get("name")
+                for cell in nb.cells for o in cell.get("outputs", [])}
+    missing = set(re.findall(r"\{glue:(?:text|md|figure)\}`(\w+)", text)) - recorded
+    assert not missing, f"glued in the prose, never recorded: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_pair_in_sync(md):
     """The .ipynb twin has exactly the cells of the MyST source (read only, no writing).
     After editing a .md, run `make sync` (or `make execute` to refresh outputs too)."""
