@@ -120,6 +120,7 @@ def write_report(times: dict) -> None:
     TIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
     lines = ["| chapter | execution time (s) |", "|---|---|"]
     lines += [f"| {name} | {t:.0f} |" for name, t in sorted(times.items())]
+    lines += [f"| **all chapters** | **{sum(times.values()):.0f}** |"]
     lines += ["", f"Python {platform.python_version()}; "
               + ", ".join(f"{p} {_version(p)}" for p in PACKAGES) + "."]
     REPORT.write_text("\n".join(lines) + "\n")
