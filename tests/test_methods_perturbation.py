@@ -235,6 +235,15 @@ def test_rise_same_seed_same_map_other_seed_other_map(region, x):
     assert not np.allclose(first, rise(region, x, 4, n_samples=200, seed=1))
 
 
+def test_rise_disjoint_mask_ranges_average_to_the_map_of_their_union(region, x):
+    whole = rise(region, x, 4, n_samples=200)
+    halves = [rise(region, x, 4, n_samples=100, first=f) for f in (0, 100)]
+    np.testing.assert_allclose((halves[0] + halves[1]) / 2, whole, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(halves[0], halves[1])
+    with pytest.raises(ValueError, match="first"):
+        rise(region, x, 4, n_samples=10, first=-1)
+
+
 def test_rise_peaks_in_the_region_and_converges(region, x):
     """For the predicted class (every image: class 4, whose logit grows with the region)."""
     inside = region_mask()

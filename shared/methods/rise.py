@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from . import postprocess, primitives
-from .parameters import positive_int, probability
+from .parameters import non_negative_int, positive_int, probability
 from .registry import attribution
 
 _XPLIQUE = "xplique's Rise (deel-ai/xplique, xplique/attributions/rise.py) default "
@@ -46,6 +46,7 @@ SOURCES = {
     "score": "Petsiuk et al. 2018 explain the class probability (the authors' code "
              "appends a softmax to the model)",
     "seed": "any: mask i depends only on (seed, i)",
+    "first": "any: masks first .. first + n_samples - 1 (0: the first n_samples masks)",
 }
 
 
@@ -102,9 +103,10 @@ class MaskSampler:
 
 
 @attribution(sources=SOURCES,
-             checks={"cell": positive_int, "p_keep": probability, "fill": postprocess.check_fill})
+             checks={"cell": positive_int, "p_keep": probability, "fill": postprocess.check_fill,
+                     "first": non_negative_int})
 def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="black",
-         score="probability", seed=0, batch_size=64):
+         score="probability", seed=0, first=0, batch_size=64):
     """RISE maps (N, H, W): ``sum_i s_i M_i / (N p)`` over ``n_samples`` random masks.
 
     Args:
@@ -116,6 +118,10 @@ def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="bl
             in :data:`postprocess.FILLS`, a grey level or an array of substitute images.
         score: ``"probability"`` (the paper) or ``"logit"``.
         seed: mask ``i`` is drawn from ``default_rng([seed, i])``.
+        first: the index of the first mask: the map of masks ``first .. first +
+            n_samples - 1``. Maps of disjoint ranges average to the map of their union
+            (with equal ``n_samples``: two halves of 250 masks give the map of 500), so a
+            map can be split in parts, or extended, without drawing a mask twice.
     """
     n, height, width = images.shape[:3]
     if cell > min(height, width):
@@ -127,8 +133,8 @@ def rise(model, images, targets, *, n_samples=4000, cell=7, p_keep=0.5, fill="bl
     blend = [bool(b.any()) for b in base]       # black: x * M, nothing to add
     buffer = np.empty((min(batch_size, n_samples), height, width, 3), np.float32)
     totals = np.zeros((n, height * width))
-    for start in range(0, n_samples, batch_size):
-        masks = sampler.masks(start, min(start + batch_size, n_samples))
+    for start in range(first, first + n_samples, batch_size):
+        masks = sampler.masks(start, min(start + batch_size, first + n_samples))
         flat, batch = masks.reshape(len(masks), -1), buffer[:len(masks)]
         for i in range(n):
             for c in range(3):                  # channel by channel: 2x faster than broadcasting
