@@ -34,7 +34,7 @@ def test_both_methods_are_registered_with_their_defaults():
     assert occlusion.defaults == dict(patch=15, stride=8, fill="grey", score="probability",
                                       batch_size=64)
     assert rise.defaults == dict(n_samples=4000, cell=7, p_keep=0.5, fill="black",
-                                 score="probability", seed=0, batch_size=64)
+                                 score="probability", seed=0, first=0, batch_size=64)
 
 
 # ------------------------------------------------------------------------ occlusion
