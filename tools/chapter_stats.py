@@ -46,7 +46,7 @@ MAX_SECONDS = 60
 MAX_TOTAL_SECONDS = 8 * 60
 """Execution time of the whole book on 2 CPU cores."""
 
-TECHNIQUES = ("gradcam", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
+TECHNIQUES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
               "rise", "lime", "anchors", "activation_maximization", "deep_dream")
 """The chapters that explain one method each (and must have the exercise mix)."""
 KINDS = ("pen and paper", "write it yourself", "choose a method")

@@ -31,7 +31,7 @@ plain prose at about 240 words per minute)."""
 
 SESSIONS = [
     ("Data with a known answer", ["data_and_model", "measuring"]),
-    ("Where the evidence is: Grad-CAM", ["gradcam"]),
+    ("Where the evidence is: Grad-CAM and its family", ["gradcam", "cam_family"]),
     ("Gradients at the pixels, paths and baselines", ["saliency", "integrated_gradients"]),
     ("A map that ignores the model: the sanity check", ["guided_backprop"]),
     ("Hide and ask again", ["occlusion", "rise"]),

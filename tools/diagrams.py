@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "book" / "_static" / "diagrams"
 """Where :func:`main` writes the diagrams by default."""
 
-NAMES = ("gradcam", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
+NAMES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
          "rise", "lime", "anchors", "activation_maximization", "deep_dream")
 """Every diagram, in the book's order; each is ``book/_static/diagrams/{name}.svg``."""
 
@@ -51,6 +51,13 @@ ALT = {
                "y^c with respect to each feature map is averaged over positions to a weight "
                "alpha_k, the weighted sum of the feature maps passes through a ReLU, and "
                "the coarse map is upsampled to the input size (the map shown is schematic).",
+    "cam_family": "Schematic of the CAM family. The input goes through the convolutional "
+                  "layers to feature maps A^k and on to the class score; each method then "
+                  "weighs the feature maps its own way: Grad-CAM by the mean gradient, "
+                  "Grad-CAM++ by a weighted sum of the positive gradients, LayerCAM by the "
+                  "positive gradient at each position, and Score-CAM by the score of the "
+                  "input masked with each feature map, without any gradient; the weighted "
+                  "maps are summed, passed through a ReLU and upsampled (maps schematic).",
     "saliency": "Schematic of saliency and SmoothGrad. Top: the gradient of the class "
                 "score with respect to the pixels, reduced to its largest absolute value "
                 "over the colour channels. Bottom: the same gradient taken at n copies of "
@@ -103,6 +110,9 @@ ALT = {
 CAPTIONS = {
     "gradcam": "Grad-CAM: feature maps weighted by their average gradient, summed, ReLU, "
                "upsampled.",
+    "cam_family": "The CAM family: one layer's feature maps, weighted by gradients (Grad-CAM, "
+                  "Grad-CAM++, LayerCAM) or by masked scores (Score-CAM), summed, ReLU, "
+                  "upsampled.",
     "saliency": "Saliency: the gradient of the class score with respect to the pixels; "
                 "SmoothGrad averages it over noisy copies.",
     "integrated_gradients": "Integrated Gradients: gradients along a straight path from a "
@@ -428,6 +438,60 @@ def _gradcam():
     arrow(ax, (1.08, low), (0.98, low))
     thumb(ax, _bilinear(coarse, 96), 0.55, low, 0.85, "Grad-CAM map\n(schematic)", cmap=CMAP)
     text(ax, 1.3, low + 0.3, "bilinear\nupsample", size=SMALL - 1, colour=MUTED, va="bottom")
+    return fig
+
+
+def _cam_family():
+    """The CAM family: one forward pass to A^k, four ways to weigh the maps, one sum."""
+    fig, ax = _canvas(4.3)
+    image, mask = _example()
+    coarse = _unit(_smooth(_pool(mask, 16), 1))                       # 6 x 6
+    fmaps = [_unit(_pool(a, 16)) for a in _channels()]
+    grads = [_unit(_noise((6, 6), s) + 2 * coarse) for s in (1, 2, 3)]
+    top, grad_y, mid, low = 3.55, 2.75, 1.6, 0.45
+
+    title(ax, 0.1, 4.13, "The CAM family: one layer's maps $A^k$, four ways to weigh them")
+    thumb(ax, image, 0.55, top, 0.75, "input $x$")
+    arrow(ax, (0.95, top), (1.25, top))
+    box(ax, 1.75, top, 0.9, 0.5, "convolutional\nlayers")
+    arrow(ax, (2.2, top), (2.5, top))
+    stack(ax, fmaps, 2.8, top - 0.06, 0.5, None, cmap="gray")
+    text(ax, 3.05, top + 0.44, "feature maps $A^k$", size=SMALL, va="bottom")
+    arrow(ax, (3.32, top), (3.62, top))
+    box(ax, 4.1, top, 0.85, 0.5, "rest of the\nnetwork")
+    arrow(ax, (4.53, top), (4.83, top))
+    box(ax, 5.3, top, 0.85, 0.5, "class score\n$y^c$", size=SMALL)
+    arrow(ax, (5.3, top - 0.26), (5.3, grad_y + 0.3), role="grad")
+    stack(ax, grads, 5.2, grad_y - 0.02, 0.42, None, cmap=DIVERGING_CMAP)
+    text(ax, 5.75, grad_y, "gradients\n$g^k_{ij} = \\partial y^c / \\partial A^k_{ij}$",
+         size=SMALL, ha="left")
+
+    # four ways to weigh the maps: Score-CAM (no gradient) on the left
+    xs, w, h = (0.95, 2.65, 4.35, 6.05), 1.6, 0.95
+    boxes = [("Score-CAM", "$w_k = s_c(x \\odot M_k)$\n$M_k$: $A^k$ upsampled,\n"
+              "scaled to [0, 1]"),
+             ("Grad-CAM", "$w_k = \\mathrm{mean}_{ij}\\, g^k_{ij}$\none weight per map"),
+             ("Grad-CAM++", "$w_k = \\Sigma_{ij}\\, \\alpha^k_{ij}\\,"
+              "\\mathrm{ReLU}(g^k_{ij})$\n$\\alpha$ from $g^2$ and $g^3$"),
+             ("LayerCAM", "$w^k_{ij} = \\mathrm{ReLU}(g^k_{ij})$\none weight per\n"
+              "position and map")]
+    for x, (name, formula) in zip(xs, boxes):
+        box(ax, x, mid, w, h, "", role="sample" if name == "Score-CAM" else "combine")
+        text(ax, x, mid + h / 2 - 0.14, name, size=FS, weight="bold")
+        text(ax, x, mid - 0.1, formula, size=SMALL, linespacing=1.3)
+    for x in xs[1:]:
+        arrow(ax, (5.1, grad_y - 0.28), (x + 0.2 * (5.1 - x) / 3, mid + h / 2), role="grad")
+    arrow(ax, (2.6, top - 0.33), (1.2, mid + h / 2),
+          label="one masked forward\npass per map, $K$ in all", where=(-0.12, 0.0),
+          ha="right", va="center")
+
+    for x in xs:
+        arrow(ax, (x, mid - h / 2), (3.1 + (x - 3.5) * 0.3, low + 0.3))
+    box(ax, 3.1, low, 2.9, 0.55, "$L^c = \\mathrm{ReLU}(\\Sigma_k\\, w \\odot A^k)$, "
+        "upsampled bilinearly", role="combine", size=SMALL)
+    arrow(ax, (4.55, low), (5.3, low))
+    thumb(ax, _bilinear(coarse, 96), 5.7, low, 0.7, cmap=CMAP)
+    text(ax, 6.1, low, "map\n(schematic)", size=SMALL, ha="left")
     return fig
 
 
@@ -887,7 +951,7 @@ def _deep_dream():
     return fig
 
 
-DRAWERS = {"gradcam": _gradcam, "saliency": _saliency,
+DRAWERS = {"gradcam": _gradcam, "cam_family": _cam_family, "saliency": _saliency,
            "integrated_gradients": _integrated_gradients, "guided_backprop": _guided_backprop,
            "occlusion": _occlusion, "rise": _rise, "lime": _lime, "anchors": _anchors,
            "activation_maximization": _activation_maximization, "deep_dream": _deep_dream}

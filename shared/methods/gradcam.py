@@ -112,15 +112,14 @@ _LAYERCAM_SOURCES = {
 }
 
 
-@attribution(sources=_LAYERCAM_SOURCES, register=False)
+@attribution(sources=_LAYERCAM_SOURCES)
 def layercam(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     """LayerCAM maps (N, H, W) of the target logits at ``layer`` (None: the last
     convolutional feature map; any of :func:`shared.methods.feature_layers` works);
     (N, h, w) with ``upsample=False``.
 
     One layer's map: the paper's fusion of several layers (shallow maps scaled by a
-    tanh first) is left to the caller. Not yet registered: it is registered together
-    with its scorecard row.
+    tanh first) is left to the caller.
     """
     maps = primitives.layer_gradients(model, images, targets, layer, batch_size=batch_size,
                                       combine=layercam_rule)
@@ -134,7 +133,7 @@ _GRADCAM_PP_SOURCES = {
 }
 
 
-@attribution(sources=_GRADCAM_PP_SOURCES, register=False)
+@attribution(sources=_GRADCAM_PP_SOURCES)
 def gradcam_plus_plus(model, images, targets, *, layer=None, upsample=True, batch_size=32):
     """Grad-CAM++ maps (N, H, W) of the target logits at ``layer`` (None: the last
     convolutional feature map); (N, h, w) with ``upsample=False``.
@@ -144,8 +143,7 @@ def gradcam_plus_plus(model, images, targets, *, layer=None, upsample=True, batc
     weights keep a factor ``exp(y_c)``, a positive constant per image that only scales
     the map and overflows float32 for logits above 88: it is dropped. tf-keras-vis's
     ``GradcamPlusPlus`` keeps it and also divides ``alpha^k`` by its sum over
-    positions, which the paper does not: its maps differ from these. Not yet registered:
-    it is registered together with its scorecard row.
+    positions, which the paper does not: its maps differ from these.
     """
     maps = primitives.layer_gradients(model, images, targets, layer, batch_size=batch_size,
                                       combine=gradcam_plus_plus_rule)
@@ -172,7 +170,7 @@ def _channel_masks(acts, size) -> np.ndarray:
     return np.divide(up - lo, span, out=np.zeros_like(up), where=varies & (span > 0))
 
 
-@attribution(sources=_SCORECAM_SOURCES, register=False)
+@attribution(sources=_SCORECAM_SOURCES)
 def scorecam(model, images, targets, *, layer=None, score="probability", upsample=True,
              batch_size=32):
     """Score-CAM maps (N, H, W) of the target class at ``layer`` (None: the last
@@ -189,7 +187,7 @@ def scorecam(model, images, targets, *, layer=None, score="probability", upsampl
     input's post-softmax score minus that of a baseline image. The authors' code and
     tf-keras-vis take the baseline's score as 0 (a black baseline), as here; a constant
     ``b`` subtracted from every weight would add ``-b sum_k A^k`` to the map before the
-    ReLU. Not yet registered: it is registered together with its scorecard row.
+    ReLU.
     """
     acts = primitives.activations(model, images, layer, batch_size=batch_size)
     n, size, channels = len(images), images.shape[1:3], acts.shape[-1]
