@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tools.chapter_stats import MAX_SECONDS as TARGET_S          # one chapter
+from tools.chapter_stats import MAX_TOTAL_SECONDS as TOTAL_TARGET_S  # the whole book
+
 TIMES = Path(__file__).resolve().parents[2] / "book" / "execution_times.json"
-TARGET_S = 60
-"""Seconds a chapter should take to execute."""
-TOTAL_TARGET_S = 8 * 60
-"""Seconds the whole book should take to execute, one chapter after the other."""
 
 
 def chapter_times(path: Path = TIMES) -> dict[str, float]:
-    """Print each chapter's recorded execution time against :data:`TARGET_S`, and the
-    total; return them (empty if nothing was recorded)."""
+    """Print each chapter's recorded execution time against its target
+    (:data:`tools.chapter_stats.MAX_SECONDS`), and the total against the book's; return
+    them (empty if nothing was recorded)."""
     if not path.is_file():
         print(f"chapter execution times: none recorded ({path} is written by "
               "`python -m tools.execute_chapters`)")
