@@ -1,7 +1,8 @@
 """SHAP (shared.methods.shap): KernelSHAP on LIME's superpixels against exact Shapley values,
 LIME with the Shapley kernel against KernelSHAP, Partition SHAP (Owen values), and what
-Deep SHAP does on Keras 3. (None of them is registered yet: the registry's contract is
-checked here for them.)
+Deep SHAP does on Keras 3. Partition SHAP is registered (the registry's tests run on it
+too); KernelSHAP and Deep SHAP are not yet, and the registry's contract is checked here
+for them.
 
 Two toy models from toy_models (they see only input rows 4-12, columns 18-28):
 ``region_model`` (every logit grows with the region; with a black fill and the logit,
@@ -82,11 +83,19 @@ def test_the_module_does_not_hide_the_shap_library():
     assert methods.shap is shap_methods
 
 
+UNREGISTERED = ("kernel_shap", "deep_shap")
+"""Registered with its scorecard row, when that row is committed."""
+
+
 @pytest.mark.parametrize("name", sorted(METHODS))
-def test_unregistered_but_every_default_says_where_it_comes_from(name):
+def test_registered_with_a_scorecard_row_and_every_default_says_where_it_comes_from(name):
     method = METHODS[name]
-    assert name not in methods.ATTRIBUTIONS, f"{name} is registered with its scorecard row"
-    assert "registered with its scorecard row" in " ".join(method.__doc__.split())
+    if name in UNREGISTERED:
+        assert name not in methods.ATTRIBUTIONS, f"{name} is registered: update UNREGISTERED"
+        assert "registered with its scorecard row" in " ".join(method.__doc__.split())
+    else:
+        assert methods.ATTRIBUTIONS[name] is method
+        assert name in scorecard.entries(), f"{name} has no scorecard entry"
     keyword = [p for p in inspect.signature(method.unchecked).parameters.values()
                if p.kind is p.KEYWORD_ONLY]
     for p in keyword:
@@ -381,6 +390,32 @@ def test_stock_deep_explainer_fails_on_separable_convolutions_as_documented(rest
     assert last in shap_methods.__doc__
     # ... and leaves TensorFlow's record_gradient patched (the fixture puts it back)
     assert execute.record_gradient is not restore_tensorflow
+
+
+def test_deep_explainer_rules_without_rules_puts_tensorflow_back_after_the_failure(region):
+    """The SHAP chapter shows the stock failure inside deep_explainer_rules(ops=()): the
+    error still comes (no rule added), and afterwards TensorFlow records gradients again."""
+    import shap
+    from shap.explainers._deep import deep_tf
+    from tensorflow.python.eager import execute
+    before = execute.record_gradient
+    model = methods.network(separable_model()).logits_model
+    background = rand_images(4, 16, seed=1)
+    with pytest.raises(Exception, match="shap_DepthwiseConv2dNative"), \
+            methods.deep_explainer_rules(ops=()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shap.DeepExplainer(model, background).shap_values(background[:1])
+    assert execute.record_gradient is before
+    assert "DepthwiseConv2dNative" not in deep_tf.op_handlers
+    grads = methods.gradients(region, rand_images(1, 32), [0])
+    assert np.isfinite(grads).all() and np.abs(grads).max() > 0
+
+
+@pytest.mark.parametrize("ops", ["DepthwiseConv2dNative", [3]])
+def test_deep_explainer_rules_wants_op_names(ops):
+    with pytest.raises(ValueError, match="ops must be a sequence of TensorFlow op names"):
+        with methods.deep_explainer_rules(ops=ops):
+            pass
 
 
 @pytest.mark.parametrize("kind", ["dense", "separable"])

@@ -202,6 +202,10 @@ FAST = {
     "lime": {"n_samples": 100, "segmentation": grid_segmentation(4), "fill": "black",
              "score": "logit"},
     "anchors": {"threshold": 0.9},
+    # Partition SHAP: a black fill and the logit make the game additive (as for LIME);
+    # shap's default 500 evaluations, because at 100 the rectangles are still coarser than
+    # the region (tests/test_shap_methods.py)
+    "partition_shap": {"masker": "black", "score": "logit"},
 }
 """Registered method name -> parameters that make it cheap (fewer samples) and fit the
 toy models above; a method not listed runs with its defaults."""

@@ -35,7 +35,8 @@ SESSIONS = [
     ("Gradients at the pixels, paths and baselines", ["saliency", "integrated_gradients"]),
     ("A map that ignores the model: the sanity check", ["guided_backprop"]),
     ("Hide and ask again", ["occlusion", "rise"]),
-    ("Surrogates and rules", ["lime", "anchors"]),
+    ("Surrogates and fair shares", ["lime", "shap"]),
+    ("Rules that suffice", ["anchors"]),
     ("Inside the network", ["activation_maximization", "deep_dream"]),
     ("Which explanation can you trust?", ["comparison"]),
 ]

@@ -42,7 +42,7 @@ OUT = ROOT / "book" / "_static" / "diagrams"
 """Where :func:`main` writes the diagrams by default."""
 
 NAMES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
-         "rise", "lime", "anchors", "activation_maximization", "deep_dream")
+         "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream")
 """Every diagram, in the book's order; each is ``book/_static/diagrams/{name}.svg``."""
 
 ALT = {
@@ -88,6 +88,13 @@ ALT = {
             "model is fitted to the scores with each sample weighted by its proximity to "
             "the original, and its coefficients are painted onto the superpixels "
             "(the map shown is schematic).",
+    "shap": "Schematic of SHAP: the image is cut into players (superpixels, or rectangles "
+            "halved recursively for Partition SHAP), coalitions of players are shown and the "
+            "rest hidden, the model scores each coalition, and each player's Shapley value "
+            "is its marginal contribution averaged over coalitions with the Shapley "
+            "weights; KernelSHAP estimates the values by a linear fit weighted by the "
+            "Shapley kernel, and the values add up to the score of the full image minus "
+            "that of the empty one (the map shown is schematic).",
     "anchors": "Schematic of anchors: the image is cut into superpixels, candidate sets of "
                "superpixels are grown one superpixel at a time by a beam search, each "
                "candidate's precision is estimated by sampling images that keep it and "
@@ -126,6 +133,8 @@ CAPTIONS = {
             "by the scores.",
     "lime": "LIME: fit a proximity-weighted linear model to the scores of images with "
             "superpixels switched off.",
+    "shap": "SHAP: each part's fair share of the score, its marginal contribution averaged "
+            "over coalitions of the other parts.",
     "anchors": "Anchors: superpixels that keep the model's decision with high precision "
                "whatever the rest shows; of those, the set with the largest coverage.",
     "activation_maximization": "Activation maximisation: gradient ascent on a "
@@ -735,26 +744,44 @@ def _samples(n: int, keep_share=0.5, always=()):
     return out
 
 
-def _lime():
-    """LIME: superpixels, random on/off samples, scores, a weighted linear fit, its weights."""
-    fig, ax = _canvas(3.6)
+def _perturbation_row(ax, top, players, samples_label, score_box):
+    """The top row of LIME's and SHAP's diagrams: the input, its superpixels, images with
+    some superpixels hidden, the CNN and the scores. Returns the samples drawn."""
     image = _example()[0]
-    labels = _superpixels()
-    top, low = 2.55, 0.85
-    title(ax, 0.1, 3.4, "LIME (Ribeiro et al. 2016)")
     thumb(ax, image, 0.5, top, 0.75, "input $x$")
     arrow(ax, (0.9, top), (1.15, top))
-    thumb(ax, _outlined(image, labels), 1.55, top, 0.75, "$d$ superpixels\n(SLIC)")
+    thumb(ax, _outlined(image, _superpixels()), 1.55, top, 0.75, players)
     arrow(ax, (1.95, top), (2.3, top))
     samples = _samples(3)
-    stack(ax, [im for _, im in samples], 2.65, top - 0.05, 0.65,
-          "random on/off $z' \\in \\{0,1\\}^d$\n(off: grey)", step=0.08)
-    text(ax, 2.73, top + 0.5, "$z' =$ " + "".join("1" if v else "0" for v in samples[0][0][:10])
-         + "...", size=SMALL - 1, colour=MUTED)
+    stack(ax, [im for _, im in samples], 2.65, top - 0.05, 0.65, samples_label, step=0.08)
     arrow(ax, (3.15, top), (3.6, top))
     box(ax, 4.0, top, 0.75, 0.5, "CNN")
     arrow(ax, (4.38, top), (4.7, top))
-    box(ax, 5.2, top, 0.9, 0.5, "scores\n$f(z)$", role="sample", size=SMALL)
+    box(ax, *score_box, role="sample", size=SMALL)
+    return samples
+
+
+def _painted(ax, x, y, seed, label):
+    """Schematic superpixel weights (larger on the lesion, plus noise), painted in the
+    diverging colours."""
+    labels = _superpixels()
+    w = np.sqrt(_lesion_share() / _lesion_share().max()) + 0.15 * _noise((labels.max() + 1,),
+                                                                       seed)
+    lim = np.abs(w).max()
+    painted = mpl.colormaps[DIVERGING_CMAP]((w[labels] / lim + 1) / 2)[..., :3]
+    thumb(ax, _outlined(painted, labels, (0.6, 0.6, 0.6)), x, y, 0.8, label)
+
+
+def _lime():
+    """LIME: superpixels, random on/off samples, scores, a weighted linear fit, its weights."""
+    fig, ax = _canvas(3.6)
+    top, low = 2.55, 0.85
+    title(ax, 0.1, 3.4, "LIME (Ribeiro et al. 2016)")
+    samples = _perturbation_row(ax, top, "$d$ superpixels\n(SLIC)",
+                                "random on/off $z' \\in \\{0,1\\}^d$\n(off: grey)",
+                                (5.2, top, 0.9, 0.5, "scores\n$f(z)$"))
+    text(ax, 2.73, top + 0.5, "$z' =$ " + "".join("1" if v else "0" for v in samples[0][0][:10])
+         + "...", size=SMALL - 1, colour=MUTED)
 
     box(ax, 1.35, low, 1.55, 0.7, "proximity weight\n$\\pi_x(z) = e^{-D(x, z)^2 / "
         "\\sigma^2}$", role="sample", size=SMALL)
@@ -766,11 +793,35 @@ def _lime():
         "$\\Omega(g)$: few superpixels", role="combine", size=SMALL)
     arrow(ax, (5.2, top - 0.27), (4.9, low + 0.47))
     arrow(ax, (5.34, low), (5.92, low), label="$w_j$", where=(0, 0.05))
-    w = np.sqrt(_lesion_share() / _lesion_share().max()) + 0.15 * _noise((labels.max() + 1,), 5)
-    lim = np.abs(w).max()
-    painted = mpl.colormaps[DIVERGING_CMAP]((w[labels] / lim + 1) / 2)[..., :3]
-    thumb(ax, _outlined(painted, labels, (0.6, 0.6, 0.6)), 6.4, low, 0.8,
-          "$w_j$ on superpixel $j$\n(schematic;\nred +, blue $-$)")
+    _painted(ax, 6.4, low, 5, "$w_j$ on superpixel $j$\n(schematic;\nred +, blue $-$)")
+    return fig
+
+
+def _shap():
+    """SHAP: players, coalitions, their values, the Shapley average and its estimators."""
+    fig, ax = _canvas(3.9)
+    top, low = 2.8, 0.8
+    title(ax, 0.1, 3.7, "SHAP (Lundberg & Lee 2017): Shapley values of a game")
+    _perturbation_row(ax, top, "$M$ players\n(superpixels)",
+                      "coalitions $S$ shown,\nthe rest hidden",
+                      (5.35, top, 1.2, 0.5, "value $v(S)$:\nscore of $x_S$"))
+
+    box(ax, 2.05, low, 3.9, 1.3, role="combine")
+    lines = [
+        (low + 0.47, "Shapley value of player $j$ (exact: all $2^M$ coalitions):"),
+        (low + 0.17, "$\\phi_j = \\Sigma_{S \\subseteq N \\setminus \\{j\\}}\\, "
+                     "\\frac{|S|!\\,(M - |S| - 1)!}{M!}\\,(v(S \\cup \\{j\\}) - v(S))$"),
+        (low - 0.17, "KernelSHAP: a linear fit weighted by $\\pi(z) = "
+                     "\\frac{M - 1}{\\binom{M}{|z|}\\,|z|\\,(M - |z|)}$"),
+        (low - 0.47, "Partition SHAP: rectangles halved recursively (Owen values)"),
+    ]
+    for y, line in lines:
+        text(ax, 2.05, y, line, size=SMALL)
+    arrow(ax, (5.35, top - 0.27), (4.05, low + 0.67))
+    arrow(ax, (4.02, low + 0.2), (5.85, low + 0.2),
+          label="$\\Sigma_j \\phi_j = v(N) - v(\\emptyset)$",
+          where=(0, 0.06), size=SMALL - 1)
+    _painted(ax, 6.35, low + 0.2, 7, "$\\phi_j$ on player $j$\n(schematic;\nred +, blue $-$)")
     return fig
 
 
@@ -953,7 +1004,8 @@ def _deep_dream():
 
 DRAWERS = {"gradcam": _gradcam, "cam_family": _cam_family, "saliency": _saliency,
            "integrated_gradients": _integrated_gradients, "guided_backprop": _guided_backprop,
-           "occlusion": _occlusion, "rise": _rise, "lime": _lime, "anchors": _anchors,
+           "occlusion": _occlusion, "rise": _rise, "lime": _lime, "shap": _shap,
+           "anchors": _anchors,
            "activation_maximization": _activation_maximization, "deep_dream": _deep_dream}
 
 

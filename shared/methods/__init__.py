@@ -67,8 +67,9 @@ from .rise import MaskSampler, rise
 from .lime import SEGMENTATION_PARAMETERS, LimeExplanation, lime, lime_explanation, segment
 from .anchors import (ALIBI_SEGMENTATION, AnchorResult, anchor_explanation, anchor_explanations,
                       anchors)
-from .shap import (PARTITION_ROUND, KernelShapExplanation, deep_shap, kernel_shap,
-                   kernel_shap_explanation, partition_shap, shapley_kernel, superpixel_means)
+from .shap import (LINEAR_OPS, PARTITION_ROUND, KernelShapExplanation, deep_explainer_rules,
+                   deep_shap, kernel_shap, kernel_shap_explanation, partition_shap,
+                   shapley_kernel, superpixel_means)
 
 
 def feature_layers(model) -> list[str]:
@@ -92,6 +93,7 @@ __all__ = [
     "anchor_explanation", "anchor_explanations", "anchors", "AnchorResult", "ALIBI_SEGMENTATION",
     "kernel_shap", "kernel_shap_explanation", "KernelShapExplanation", "shapley_kernel",
     "superpixel_means", "partition_shap", "PARTITION_ROUND", "deep_shap",
+    "deep_explainer_rules", "LINEAR_OPS",
     # the primitives and checks
     "activations", "check_images", "gradients", "layer_gradients", "mean_input_gradients",
     "resolve_targets", "scores",

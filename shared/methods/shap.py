@@ -71,8 +71,10 @@ it Deep SHAP runs on the checkpoint (its maps add up to the logit minus its mean
 references: shap's additivity check passes), and on a linear model with separable
 convolutions it is exactly Integrated Gradients from the mean reference (the tests). An
 op still without a rule raises ``NotImplementedError`` naming it, with shap's error as its
-cause, and TensorFlow's state put back. The path shap supports without a private table is
-``shap.GradientExplainer`` (expected gradients), which
+cause, and TensorFlow's state put back. :func:`deep_explainer_rules` is the context
+manager that does both, public so that the SHAP chapter can show the stock failure
+(``ops=()``) without breaking the gradients that follow. The path shap supports without a
+private table is ``shap.GradientExplainer`` (expected gradients), which
 :func:`shared.methods.expected_gradients` implements and the tests compare with shap's.
 
 ``import shap`` happens inside the functions: the rest of the package works without it.
@@ -387,7 +389,7 @@ _PARTITION_SOURCES = {
 }
 
 
-@attribution(register=False, sources=_PARTITION_SOURCES,
+@attribution(sources=_PARTITION_SOURCES,
              checks={"masker": check_masker, "max_evals": _at_least_two})
 def partition_shap(model, images, targets, *, masker="blur(128,128)", max_evals=500,
                    score="probability", seed=0, batch_size=64):
@@ -415,8 +417,7 @@ def partition_shap(model, images, targets, *, masker="blur(128,128)", max_evals=
 
     Each image costs ``max_evals`` scored images (fewer only if the hierarchy runs out),
     in rounds of at most :data:`PARTITION_ROUND` (each sent to the model in batches of
-    ``batch_size``, which changes speed only). Not in :data:`shared.methods.ATTRIBUTIONS`
-    yet: it is registered with its scorecard row.
+    ``batch_size``, which changes speed only).
     """
     import shap
 
@@ -461,13 +462,19 @@ _NO_RULE = re.compile(r"gradient registry has no entry for: shap_(\w+)")
 
 
 @contextlib.contextmanager
-def _deep_explainer_rules():
-    """shap's DeepExplainer with :data:`LINEAR_OPS` in its table, and TensorFlow's
-    ``record_gradient`` put back afterwards (shap leaves it patched when it fails)."""
+def deep_explainer_rules(ops=LINEAR_OPS):
+    """Run ``shap.DeepExplainer`` inside this block: the TensorFlow ops in ``ops`` get
+    shap's linear rule (``linearity_1d(0)``: a depthwise convolution's DeepLIFT multiplier
+    is its gradient) for the block only, and TensorFlow's ``record_gradient``, which shap
+    leaves patched when it fails, is put back on the way out, error or not.
+    ``ops=()`` adds no rule: the stock explainer, without its damage to later gradients
+    (the SHAP chapter shows its failure this way). :func:`deep_shap` uses the default."""
     from shap.explainers._deep import deep_tf
     from tensorflow.python.eager import execute as tf_execute
 
-    added = [op for op in LINEAR_OPS if op not in deep_tf.op_handlers]
+    if isinstance(ops, str) or not all(isinstance(op, str) for op in ops):
+        raise ValueError(f"ops must be a sequence of TensorFlow op names, got {ops!r}")
+    added = [op for op in ops if op not in deep_tf.op_handlers]
     for op in added:
         deep_tf.op_handlers[op] = deep_tf.linearity_1d(0)
     record_gradient = tf_execute.record_gradient
@@ -520,7 +527,7 @@ def deep_shap(model, images, targets, *, baseline=None, n_samples=100, seed=0,
         for start in range(0, len(refs), batch_size):
             group = refs[start:start + batch_size]
             try:
-                with _deep_explainer_rules(), warnings.catch_warnings():
+                with deep_explainer_rules(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")   # shap's TF >= 2.4 warning, Keras's
                     explainer = shap.DeepExplainer(one, group)   # input-structure one
                     values = explainer.shap_values(images[which])

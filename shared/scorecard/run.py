@@ -98,6 +98,11 @@ def entries() -> dict[str, Entry]:
                 "expected_gradients_uniform", name, {},
                 "baseline: uniform noise, a variant (the model calls noise Smallpox)")
             continue
+        if name == "deep_shap":
+            out[name] = Entry(name, name, {"baseline": "training"},
+                              f"references: {TRAINING_BASELINES} training images per class "
+                              "(a background data set, as Lundberg & Lee 2017 use)")
+            continue
         out[name] = Entry(name, name)
     for name, note in CONTROL_NOTES.items():
         out[name] = Entry(name, None, note=note)
