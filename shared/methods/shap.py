@@ -118,6 +118,17 @@ from .superpixels import segmentation_function
 # --------------------------------------------------------------------------------------
 
 
+def _shap_library():
+    """The ``shap`` package, imported without tqdm's notice that ipywidgets is missing
+    (shap imports ``tqdm.auto``, which warns "IProgress not found" on stderr in a
+    notebook without ipywidgets; no progress bar is shown here anyway)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import shap
+    return shap
+
+
 @contextlib.contextmanager
 def _numpy_seed(seed: int):
     """shap's KernelExplainer and PartitionExplainer draw from numpy's global random state
@@ -240,7 +251,7 @@ class KernelShapExplanation:
 def _kernel_explain(model, image, target: int, *, n_samples, segmentation, hidden, score,
                     seed, batch_size) -> KernelShapExplanation:
     """One image, checked. ``hidden``: None (superpixel means, LIME's) or a substitute."""
-    import shap
+    shap = _shap_library()
 
     segments = segmentation_function(segmentation, SEGMENTATION_PARAMETERS, seed)(image)
     k = int(segments.max()) + 1
@@ -419,7 +430,7 @@ def partition_shap(model, images, targets, *, masker="blur(128,128)", max_evals=
     in rounds of at most :data:`PARTITION_ROUND` (each sent to the model in batches of
     ``batch_size``, which changes speed only).
     """
-    import shap
+    shap = _shap_library()
 
     fixed = None if isinstance(masker, str) and masker not in postprocess.FILLS \
         else postprocess.substitute(images, masker, name="masker")
@@ -469,6 +480,7 @@ def deep_explainer_rules(ops=LINEAR_OPS):
     leaves patched when it fails, is put back on the way out, error or not.
     ``ops=()`` adds no rule: the stock explainer, without its damage to later gradients
     (the SHAP chapter shows its failure this way). :func:`deep_shap` uses the default."""
+    _shap_library()
     from shap.explainers._deep import deep_tf
     from tensorflow.python.eager import execute as tf_execute
 
@@ -508,7 +520,7 @@ def deep_shap(model, images, targets, *, baseline=None, n_samples=100, seed=0,
     import warnings
 
     import keras
-    import shap
+    shap = _shap_library()
 
     from .graph import network
 
