@@ -1,8 +1,8 @@
 """SHAP (shared.methods.shap): KernelSHAP on LIME's superpixels against exact Shapley values,
 LIME with the Shapley kernel against KernelSHAP, Partition SHAP (Owen values), and what
-Deep SHAP does on Keras 3. Partition SHAP is registered (the registry's tests run on it
-too); KernelSHAP and Deep SHAP are not yet, and the registry's contract is checked here
-for them.
+Deep SHAP does on Keras 3. Partition SHAP and Deep SHAP are registered (the registry's
+tests run on them too); KernelSHAP is not yet, and the registry's contract is checked here
+for it.
 
 Two toy models from toy_models (they see only input rows 4-12, columns 18-28):
 ``region_model`` (every logit grows with the region; with a black fill and the logit,
@@ -83,7 +83,7 @@ def test_the_module_does_not_hide_the_shap_library():
     assert methods.shap is shap_methods
 
 
-UNREGISTERED = ("kernel_shap", "deep_shap")
+UNREGISTERED = ("kernel_shap",)
 """Registered with its scorecard row, when that row is committed."""
 
 
@@ -433,6 +433,31 @@ def test_deep_shap_of_a_linear_model_is_integrated_gradients_from_the_mean_refer
     assert ours.shape == x.shape[:3] and ours.dtype == np.float32
     np.testing.assert_allclose(ours, ig, rtol=0, atol=1e-5 * np.abs(ig).max())
     assert "DepthwiseConv2dNative" not in deep_tf.op_handlers
+
+
+def test_deep_shap_counts_the_passes_shap_makes(region, monkeypatch):
+    """shap runs the model itself; deep_shap counts its passes as count_passes counts the
+    engine's: per group of references (M) and target (n images), M forward for the
+    expected value, 2 M n forward and backward (each image tiled beside the references)
+    and n forward for the additivity check. The joint batches are checked against what
+    shap's graph function receives."""
+    from shap.explainers._deep import deep_tf
+    sent, run = [], deep_tf.TFDeep.run
+
+    def spy(self, out, model_inputs, X):
+        sent.append(len(X[0]))
+        return run(self, out, model_inputs, X)
+    monkeypatch.setattr(deep_tf.TFDeep, "run", spy)
+    x = rand_images(3, 32, seed=5)
+    with methods.count_passes() as counted:
+        deep_shap(region, x, [0, 0, 1], n_samples=5, batch_size=3)
+    # groups of 3 and 2 references; targets 0 (2 images) and 1 (1 image)
+    expected_forward = sum(m + n * (2 * m + 1) for m in (3, 2) for n in (2, 1))
+    assert counted.forward == expected_forward
+    assert counted.backward == sum(2 * m * n for m in (3, 2) for n in (2, 1))
+    # what shap's run() saw: every image with its references (the eager expected value
+    # and additivity check call the model directly)
+    assert sum(sent) == sum(2 * m * n for m in (3, 2) for n in (2, 1))
 
 
 def test_deep_shap_adds_up_on_a_relu_network():

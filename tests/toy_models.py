@@ -206,6 +206,7 @@ FAST = {
     # shap's default 500 evaluations, because at 100 the rectangles are still coarser than
     # the region (tests/test_shap_methods.py)
     "partition_shap": {"masker": "black", "score": "logit"},
+    "deep_shap": {"n_samples": 8},
 }
 """Registered method name -> parameters that make it cheap (fewer samples) and fit the
 toy models above; a method not listed runs with its defaults."""

@@ -109,6 +109,7 @@ from .lime import SEGMENTATION_PARAMETERS
 from .lime import _CHECKS as _LIME_CHECKS
 from .lime import _SOURCES as _LIME_SOURCES
 from .parameters import PARAMETERS, positive_int
+from .passes import record_passes
 from .primitives import resolve_targets
 from .registry import attribution
 from .superpixels import segmentation_function
@@ -498,7 +499,7 @@ def deep_explainer_rules(ops=LINEAR_OPS):
             deep_tf.op_handlers.pop(op, None)
 
 
-@attribution(register=False, sources=_DEEP_SOURCES)
+@attribution(sources=_DEEP_SOURCES)
 def deep_shap(model, images, targets, *, baseline=None, n_samples=100, seed=0,
               batch_size=32):
     """Deep SHAP maps (N, H, W): the ``shap`` package's ``DeepExplainer`` on the target's
@@ -514,8 +515,7 @@ def deep_shap(model, images, targets, *, baseline=None, n_samples=100, seed=0,
     ``baseline``: reference images (M, H, W, 3) in [0, 1], or ``None`` for ``n_samples``
     uniform-noise images drawn from ``seed``. Adds the rule shap lacks for depthwise
     convolutions (:data:`LINEAR_OPS`; module docstring, "Deep SHAP on Keras 3"); a model
-    with another op shap has no rule for raises ``NotImplementedError``. Not in
-    :data:`shared.methods.ATTRIBUTIONS` yet: it is registered with its scorecard row.
+    with another op shap has no rule for raises ``NotImplementedError``.
     """
     import warnings
 
@@ -551,6 +551,13 @@ def deep_shap(model, images, targets, *, baseline=None, n_samples=100, seed=0,
                     f"shap.DeepExplainer (shap {shap.__version__}) has no DeepLIFT rule for "
                     f"the TensorFlow op {found[1]} in this model; use expected_gradients "
                     "(the estimate of shap's GradientExplainer)") from e
+            # shap calls the model itself: its passes, counted as count_passes counts
+            # ours (one image through the network = one pass): the references once for
+            # the expected value, each image with every reference forward and backward
+            # (image and references in one batch), the images again for the additivity check
+            n = len(which)
+            record_passes(forward=len(group) + n * (2 * len(group) + 1),
+                          backward=2 * len(group) * n)
             total += np.asarray(values, np.float64).reshape(total.shape) * len(group)
         maps[which] = (total / len(refs)).sum(-1)
     return maps
