@@ -46,7 +46,7 @@ print(json.dumps(alive))
 """
 
 
-def test_every_method_at_its_defaults_frees_the_shared_checkpoint():
+def test_every_method_frees_the_shared_checkpoint():
     names = list(methods.ATTRIBUTIONS)
     result = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(CHEAP), *names],
                             capture_output=True,
