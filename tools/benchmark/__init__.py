@@ -13,6 +13,7 @@ method, the gradient and faithfulness ratios), :mod:`.perturbation` (occlusion a
 against their bare forward passes), :mod:`.lime_anchors` (LIME against the lime
 package's own usage, anchors), :mod:`.featurevis` (ms per optimisation step),
 :mod:`.scorecard` (the scorecard's settings against the defaults) and
-:mod:`.book` (the chapters' execution times recorded by ``tools.execute_chapters``;
-nothing is executed). The timing helpers they share are in :mod:`.timing`.
+:mod:`.book` (a chapter kernel's start-up imports, with and without compiled bytecode, and
+the chapters' execution times recorded by ``tools.execute_chapters``; no chapter is
+executed). The timing helpers they share are in :mod:`.timing`.
 """

@@ -8,8 +8,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SUBJECTS = ["generation", "forward", "methods", "perturbation", "lime", "featurevis", "scorecard",
-            "book"]
-"""In the order they run (``book`` only reads the recorded chapter times)."""
+            "startup", "book"]
+"""In the order they run (``startup`` times fresh interpreters; ``book`` only reads the
+recorded chapter times)."""
 
 
 def main(argv=None) -> None:
@@ -35,9 +36,10 @@ def main(argv=None) -> None:
     subjects = [s for s in SUBJECTS if s in (args.subjects or SUBJECTS)]
     repeats = {} if args.repeats is None else dict(repeats=args.repeats)
 
-    from .book import chapter_times
-    if subjects == ["book"]:                    # no model needed
-        chapter_times()
+    from .book import chapter_times, startup
+    if set(subjects) <= {"startup", "book"}:    # no model needed
+        for subject in subjects:
+            {"startup": startup, "book": chapter_times}[subject]()
         return
 
     from shared import data, models
@@ -59,6 +61,7 @@ def main(argv=None) -> None:
                                          n_anchors=args.anchors, **repeats),
         "featurevis": lambda: featurevis.run(model, **repeats),
         "scorecard": lambda: scorecard.run(model),
+        "startup": startup,
         "book": chapter_times,
     }
     for subject in subjects:

@@ -34,3 +34,40 @@ def chapter_times(path: Path = TIMES) -> dict[str, float]:
           f"{TOTAL_TARGET_S / 60:.0f} min{'' if total <= TOTAL_TARGET_S else ': over'}); "
           f"{len(times) - len(over)} of {len(times)} chapters met the target")
     return times
+
+
+STARTUP = "from shared.notebook import setup; setup(); from shared import data, methods, models, viz"
+"""What every chapter's setup cell imports (TensorFlow, Keras, matplotlib, the package)."""
+
+
+def _import_seconds(from_source: bool) -> float:
+    """Seconds a fresh interpreter takes to run :data:`STARTUP`, with the environment's
+    compiled bytecode or (``from_source``) compiling every module from source: an empty
+    ``PYTHONPYCACHEPREFIX`` hides the installed ``.pyc`` files, and nothing is written."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from .timing import seconds
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    with tempfile.TemporaryDirectory() as empty:
+        if from_source:
+            env["PYTHONPYCACHEPREFIX"] = empty
+        return seconds(lambda: subprocess.run([sys.executable, "-c", STARTUP], env=env,
+                                              check=True, capture_output=True))
+
+
+def startup(repeats: int = 3) -> tuple[float, float]:
+    """Print what a chapter's kernel spends importing before its first line of its own,
+    with the ``.pyc`` files that ``make`` installs (``uv pip install --compile-bytecode``)
+    and compiled from source, as where ``PYTHONDONTWRITEBYTECODE`` is set and nothing was
+    precompiled; return both medians in seconds."""
+    from .timing import paired
+    compiled, source, ratio = paired(lambda: _import_seconds(False),
+                                     lambda: _import_seconds(True), repeats)
+    print(f"chapter start-up imports (TensorFlow, Keras, matplotlib, the package), median "
+          f"of {repeats}: {compiled:.1f} s with installed bytecode, {source:.1f} s compiled "
+          f"from source (ratio {ratio:.2f}; every chapter pays it once)")
+    return compiled, source
