@@ -392,6 +392,44 @@ def _t_test(scores: np.ndarray, null: np.ndarray) -> float:
         return float(stats.ttest_ind(scores, null).pvalue)
 
 
+_RANDOM_ACTIVATIONS: dict = {}
+"""Activations of the last :data:`_RANDOM_ACTIVATIONS_KEPT` random sets :func:`tcav` saw:
+(network, layer, the images' fingerprint) -> (a weak reference to the network, the
+activations). The same random sets serve every concept and class."""
+_RANDOM_ACTIVATIONS_KEPT = 24
+
+
+def _random_activations(model, images: np.ndarray, layer: str) -> np.ndarray:
+    """``methods.activations(model, images, layer)``, reused when the same network saw
+    the same images at the same layer recently."""
+    import weakref
+    net = methods.network(model)
+    key = (id(net), layer, _digest([images]))
+    kept = _RANDOM_ACTIVATIONS.pop(key, None)
+    if kept is None or kept[0]() is not net:    # a new network may reuse an old id
+        kept = (weakref.ref(net), methods.activations(model, images, layer))
+    _RANDOM_ACTIVATIONS[key] = kept
+    while len(_RANDOM_ACTIVATIONS) > _RANDOM_ACTIVATIONS_KEPT:
+        _RANDOM_ACTIVATIONS.pop(next(iter(_RANDOM_ACTIVATIONS)))
+    return kept[1]
+
+
+_NULL_CAVS: dict = {}
+"""The random-vs-random CAVs of the last :data:`_NULL_CAVS_KEPT` (layer, settings, random
+activations) :func:`tcav` saw, oldest first."""
+_NULL_CAVS_KEPT = 4
+
+
+def _digest(arrays) -> str:
+    """A fingerprint of a list of arrays' shapes and bytes."""
+    import hashlib
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        h.update(repr(a.shape).encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
+
+
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -429,6 +467,12 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
         bonferroni: the number of tests made together (concepts, layers, classes): the
             level is divided by it.
 
+    The null CAVs depend only on the random sets' activations at the layer and on
+    ``seed``, ``test_share`` and ``classifier``: a call with the same ones as a recent
+    call reuses the random sets' activations and the CAVs it learnt (the same numbers),
+    so several concepts or classes tested against one set of random sets compute them
+    once.
+
     Returns:
         :class:`TCAVResult`.
     """
@@ -459,7 +503,8 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
                 _split_sizes(min(len(r), len(s)), test_share)
     t = methods.resolve_targets(model, x, targets)
 
-    acts = [methods.activations(model, s, name) for s in [concept] + randoms]
+    acts = [methods.activations(model, concept, name)] + [
+        _random_activations(model, r, name) for r in randoms]
     shape = acts[0].shape[1:]
     flat = [_flat(a) for a in acts]
     grads = _layer_gradients(model, x, t, name)
@@ -473,7 +518,18 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
 
     m = len(randoms)
     concept_runs = [learn(0, 1 + i) for i in range(m)]
-    null_runs = [learn(1 + i, 1 + j) for i in range(m) for j in range(m) if i != j]
+    # The random-vs-random CAVs depend on the random sets' activations and the settings
+    # only, not on the concept or the images tested: the last ones learnt are kept and
+    # reused (the same seeds, so the same vectors), so that testing several concepts
+    # against the same random sets, as the paper does, learns one null per layer.
+    key = (name, seed, classifier, float(test_share), _digest(flat[1:]))
+    null_cavs = _NULL_CAVS.pop(key, None)
+    if null_cavs is None:
+        null_cavs = [learn(1 + i, 1 + j)[0] for i in range(m) for j in range(m) if i != j]
+    _NULL_CAVS[key] = null_cavs
+    while len(_NULL_CAVS) > _NULL_CAVS_KEPT:
+        _NULL_CAVS.pop(next(iter(_NULL_CAVS)))
+    null_runs = [(c, tcav_score(grads @ c.vector)) for c in null_cavs]
     scores = np.array([s for _, s in concept_runs])
     null = np.array([s for _, s in null_runs])
     mean, low, high, _ = bootstrap_ci(scores, seed=seed)

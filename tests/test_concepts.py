@@ -181,6 +181,26 @@ def test_tcav_is_deterministic(setting, red_result):
         np.testing.assert_array_equal(a.vector, b.vector)
 
 
+def test_a_reused_null_is_the_null_learnt_afresh(setting, red_result):
+    """A second concept against the same random sets reuses the null CAVs of the first
+    call; its null scores are those of the random-vs-random CAVs learnt one by one with
+    :func:`concepts.cav` and the seeds :func:`concepts.tcav` documents."""
+    s = setting
+    images = s["images"][:12]
+    r = concepts.tcav(s["model"], "features", s["blue"], s["randoms"], images, 0, seed=3)
+    again = concepts.tcav(s["model"], "features", s["red"], s["randoms"], images, 0, seed=3)
+    m = N_SETS
+    children = np.random.SeedSequence(3).spawn(m * m)[m:]
+    pairs = [(i, j) for i in range(m) for j in range(m) if i != j]
+    for k in (0, 9, len(pairs) - 1):
+        i, j = pairs[k]
+        c = concepts.cav(s["model"], "features", s["randoms"][i], s["randoms"][j],
+                         seed=int(children[k].generate_state(1)[0]))
+        d = concepts.directional_derivatives(s["model"], "features", images, 0, c)
+        assert again.null_scores[k] == r.null_scores[k] == concepts.tcav_score(d)
+    assert not np.array_equal(again.scores, r.scores)
+
+
 def test_unequal_sets_are_truncated_and_any_construction_gives_the_same_cav(setting):
     s = setting
     c = concepts.cav(s["model"], None, s["red"][:10], s["randoms"][0])   # None: last layer

@@ -47,7 +47,8 @@ MAX_TOTAL_SECONDS = 8 * 60
 """Execution time of the whole book on 2 CPU cores."""
 
 TECHNIQUES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
-              "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream")
+              "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream",
+              "concepts")
 """The chapters that explain one method each (and must have the exercise mix)."""
 KINDS = ("pen and paper", "write it yourself", "choose a method")
 """The exercise marks a technique chapter needs at least one of each."""

@@ -42,7 +42,7 @@ OUT = ROOT / "book" / "_static" / "diagrams"
 """Where :func:`main` writes the diagrams by default."""
 
 NAMES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
-         "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream")
+         "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream", "concepts")
 """Every diagram, in the book's order; each is ``book/_static/diagrams/{name}.svg``."""
 
 ALT = {
@@ -111,6 +111,14 @@ ALT = {
                   "activation of a layer, then the image is upscaled to the next octave and "
                   "the detail lost by shrinking is added back (the result shown is "
                   "schematic).",
+    "concepts": "Schematic of TCAV: images that show a concept and random images go "
+                "through the network up to one layer; a linear classifier separates their "
+                "activations, and the normal of its boundary is the concept activation "
+                "vector. Images of the class go through the same layer; the gradient of "
+                "the class logit with respect to the layer's activation, dotted with the "
+                "vector, is the directional derivative, and the TCAV score is the share of "
+                "images where it is positive, tested against vectors learnt between random "
+                "sets.",
 }
 """One or two sentences per diagram for a screen reader (the ``alt`` of its image)."""
 
@@ -141,6 +149,8 @@ CAPTIONS = {
                                "parametrized, randomly transformed image from noise.",
     "deep_dream": "Deep Dream: gradient ascent on a layer's activation at several scales, "
                   "with the lost detail re-injected.",
+    "concepts": "TCAV: a concept's direction in a layer, learnt from examples, and the "
+                "share of a class's images whose logit rises along it.",
 }
 """A one-line caption per diagram."""
 
@@ -1002,11 +1012,45 @@ def _deep_dream():
     return fig
 
 
+def _concepts():
+    """TCAV: concept and random images to a linear classifier at a layer (the CAV), the
+    class images' logit gradient at that layer dotted with it, the share positive."""
+    fig, ax = _canvas(3.5)
+    image, mask = _example()
+    concept = np.where(mask[..., None], image, image[0, 0])   # the lesions on plain skin
+    title(ax, 0.1, 3.3, "TCAV (Kim et al. 2018)")
+    # the concept's direction
+    stack(ax, [concept[::-1], concept, concept[:, ::-1]], 0.55, 2.55, 0.6,
+          "concept images\n(lesions alone)")
+    stack(ax, list(_others()), 0.55, 1.45, 0.6, "random images")
+    for y in (2.6, 1.5):
+        arrow(ax, (1.0, y), (1.45, y))
+    box(ax, 2.0, 2.05, 1.0, 1.4, "CNN up to\nlayer $l$:\nactivations\n$f_l(x)$")
+    arrow(ax, (2.5, 2.05), (2.9, 2.05))
+    box(ax, 3.6, 2.05, 1.3, 0.8, "linear classifier,\nconcept vs random", role="combine",
+        size=SMALL)
+    arrow(ax, (3.6, 1.65), (3.6, 0.92), label="its unit normal:\nthe CAV $v_C^l$",
+          where=(0.08, 0.0), ha="left", va="center")
+    # the class images and their gradient
+    thumb(ax, image, 0.55, 0.62, 0.5, "images of class $k$")
+    arrow(ax, (0.85, 0.62), (1.45, 0.62))
+    box(ax, 2.0, 0.62, 1.0, 0.55, "CNN to layer $l$,\nthen logit $h_k$", size=SMALL)
+    arrow(ax, (2.5, 0.62), (2.95, 0.62), role="grad", label="$\\nabla_{f_l} h_k$",
+          where=(0.0, 0.06))
+    box(ax, 3.6, 0.62, 1.3, 0.55, "$S(x) = \\nabla_{f_l} h_k \\cdot v_C^l$",
+        role="combine", size=SMALL)
+    arrow(ax, (4.25, 0.62), (4.9, 0.62))
+    box(ax, 5.8, 0.95, 1.7, 1.4, "TCAV score:\nshare of the images\nwith $S(x) > 0$,\n"
+        "tested against CAVs\nlearnt between\nrandom sets", role="output", size=SMALL)
+    return fig
+
+
 DRAWERS = {"gradcam": _gradcam, "cam_family": _cam_family, "saliency": _saliency,
            "integrated_gradients": _integrated_gradients, "guided_backprop": _guided_backprop,
            "occlusion": _occlusion, "rise": _rise, "lime": _lime, "shap": _shap,
            "anchors": _anchors,
-           "activation_maximization": _activation_maximization, "deep_dream": _deep_dream}
+           "activation_maximization": _activation_maximization, "deep_dream": _deep_dream,
+           "concepts": _concepts}
 
 
 def draw(name: str) -> Figure:
