@@ -48,7 +48,7 @@ MAX_TOTAL_SECONDS = 8 * 60
 
 TECHNIQUES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
               "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream",
-              "concepts")
+              "concepts", "counterfactuals")
 """The chapters that explain one method each (and must have the exercise mix)."""
 KINDS = ("pen and paper", "write it yourself", "choose a method")
 """The exercise marks a technique chapter needs at least one of each."""

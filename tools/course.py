@@ -38,7 +38,7 @@ SESSIONS = [
     ("Surrogates and fair shares", ["lime", "shap"]),
     ("Rules that suffice", ["anchors"]),
     ("Inside the network", ["activation_maximization", "deep_dream"]),
-    ("Concepts instead of pixels", ["concepts"]),
+    ("Concepts and counterfactuals", ["concepts", "counterfactuals"]),
     ("Which explanation can you trust?", ["comparison"]),
 ]
 """The sessions in order: a title and the chapters read in it."""

@@ -42,7 +42,8 @@ OUT = ROOT / "book" / "_static" / "diagrams"
 """Where :func:`main` writes the diagrams by default."""
 
 NAMES = ("gradcam", "cam_family", "saliency", "integrated_gradients", "guided_backprop", "occlusion",
-         "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream", "concepts")
+         "rise", "lime", "shap", "anchors", "activation_maximization", "deep_dream", "concepts",
+         "counterfactuals")
 """Every diagram, in the book's order; each is ``book/_static/diagrams/{name}.svg``."""
 
 ALT = {
@@ -119,6 +120,13 @@ ALT = {
                 "vector, is the directional derivative, and the TCAV score is the share of "
                 "images where it is positive, tested against vectors learnt between random "
                 "sets.",
+    "counterfactuals": "Schematic of counterfactuals. Top: the scene behind an image is "
+                       "edited, one lesion removed or restaged at a time, then every set "
+                       "of one edit, of two, and so on is rendered and classified; the "
+                       "smallest sets that change the decision are the counterfactuals. "
+                       "Bottom: the pixels are changed by gradient steps on the target "
+                       "class's cross-entropy plus a distance to the image, until the "
+                       "model predicts the target.",
 }
 """One or two sentences per diagram for a screen reader (the ``alt`` of its image)."""
 
@@ -151,6 +159,8 @@ CAPTIONS = {
                   "with the lost detail re-injected.",
     "concepts": "TCAV: a concept's direction in a layer, learnt from examples, and the "
                 "share of a class's images whose logit rises along it.",
+    "counterfactuals": "Counterfactuals: the smallest edit of the scene, or a nearby image, "
+                       "that the model classifies otherwise.",
 }
 """A one-line caption per diagram."""
 
@@ -1045,12 +1055,50 @@ def _concepts():
     return fig
 
 
+def _counterfactuals():
+    """Counterfactuals: edit sets of the scene by size, re-rendered and classified; and
+    proximal gradient steps on the pixels toward a target class."""
+    fig, ax = _canvas(3.6)
+    image, mask = _example()
+    skin = image[0, 0]
+    title(ax, 0.1, 3.4, "Counterfactuals: scene edits (Martens & Provost 2014), "
+          "pixels (Wachter et al. 2018)")
+    thumb(ax, image, 0.6, 2.3, 0.8, "the scene's image,\nits lesions known")
+    ys = (2.85, 2.3, 1.75)
+    labels = ("remove lesion 1", "remove 1 and 2", "restage lesion 3")
+    halves = (mask & (np.arange(96)[None, :] < 48), mask, mask & (np.arange(96)[:, None] < 48))
+    for y, lab, hidden in zip(ys, labels, halves):
+        arrow(ax, (1.05, 2.3), (1.55, y))
+        thumb(ax, np.where(hidden[..., None], skin, image), 1.85, y, 0.46)
+        text(ax, 2.15, y, lab, size=SMALL - 1, ha="left", colour=MUTED)
+    box(ax, 3.75, 2.3, 0.95, 0.9, "render,\nCNN:\ndecision?")
+    arrow(ax, (3.05, 2.3), (3.27, 2.3))
+    box(ax, 5.4, 2.3, 1.9, 0.9, "the smallest edit sets\nthat change the decision\n"
+        "(all sets of 1, then 2, ...)", role="output", size=SMALL)
+    arrow(ax, (4.23, 2.3), (4.45, 2.3))
+    # pixels
+    thumb(ax, image, 0.6, 0.75, 0.8, "image $x$")
+    arrow(ax, (1.05, 0.75), (1.55, 0.75))
+    box(ax, 2.55, 0.75, 1.9, 0.8, "step on $\\mathrm{CE}_t(x')$,\nthen shrink $x' - x$\n"
+        "(L1: soft threshold)", role="grad", size=SMALL)
+    arrow(ax, (3.5, 0.75), (4.45, 0.75), label="until the CNN\npredicts $t$",
+          where=(0.0, 0.08))
+    arrow(ax, (2.55, 0.35), (2.55, 0.2))
+    text(ax, 2.55, 0.1, "$x^* = \\arg\\min_{x'} \\mathrm{CE}_t(x') + \\lambda\\,"
+         "\\|x' - x\\|_1$", size=SMALL)
+    thumb(ax, image, 4.85, 0.75, 0.7)
+    box(ax, 6.15, 0.75, 1.5, 0.8, "$x'$: a nearby\nimage of class $t$", role="output",
+        size=SMALL)
+    arrow(ax, (5.23, 0.75), (5.4, 0.75))
+    return fig
+
+
 DRAWERS = {"gradcam": _gradcam, "cam_family": _cam_family, "saliency": _saliency,
            "integrated_gradients": _integrated_gradients, "guided_backprop": _guided_backprop,
            "occlusion": _occlusion, "rise": _rise, "lime": _lime, "shap": _shap,
            "anchors": _anchors,
            "activation_maximization": _activation_maximization, "deep_dream": _deep_dream,
-           "concepts": _concepts}
+           "concepts": _concepts, "counterfactuals": _counterfactuals}
 
 
 def draw(name: str) -> Figure:
