@@ -347,7 +347,7 @@ def directional_derivatives(model, layer, images, targets, vector) -> np.ndarray
         layer: a convolutional feature layer's name (``None``: the last one).
         images: float32 (N, H, W, 3) in [0, 1].
         targets: the class ``k`` per image: ``None`` (each image's predicted class), an
-            int, or one int per image.
+            int or one of the book's class names, or one int per image.
         vector: a :class:`CAV` learnt at ``layer``, or a vector of h * w * channels
             numbers in the flattened activation space.
 
@@ -357,7 +357,7 @@ def directional_derivatives(model, layer, images, targets, vector) -> np.ndarray
     name = _layer(model, layer)
     x = _image_set(images, model, "images", 1)
     v = _vector(vector, name, _activation_size(model, name, x))
-    t = methods.resolve_targets(model, x, targets)
+    t = methods.resolve_targets(model, x, _class(targets))
     return _layer_gradients(model, x, t, name) @ v
 
 
@@ -430,6 +430,15 @@ def _digest(arrays) -> str:
     return h.hexdigest()
 
 
+def _class(targets):
+    """A class name (:data:`shared.data.CLASS_NAMES`) as its index; anything else as it
+    is, for :func:`shared.methods.resolve_targets` to check."""
+    if isinstance(targets, str):
+        from . import data
+        return data.class_index(targets)
+    return targets
+
+
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -458,7 +467,8 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
         images: the images to test, float32 (N, H, W, 3) in [0, 1]: in the paper, the
             images of the class ``targets`` names.
         targets: the class whose logit is differentiated: ``None`` (each image's
-            predicted class), an int, or one int per image.
+            predicted class), an int or one of the book's class names
+            (:data:`shared.data.CLASS_NAMES`), or one int per image.
         seed: CAV ``k`` (the concept's first, then the null's in pair order) is learnt
             with the seed of ``numpy.random.SeedSequence(seed)``'s k-th child; the
             bootstrap interval uses ``seed``.
@@ -501,7 +511,7 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
         for s in randoms:
             if s is not r:
                 _split_sizes(min(len(r), len(s)), test_share)
-    t = methods.resolve_targets(model, x, targets)
+    t = methods.resolve_targets(model, x, _class(targets))
 
     acts = [methods.activations(model, concept, name)] + [
         _random_activations(model, r, name) for r in randoms]

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pytest
 
-from shared import concepts, methods
+from shared import concepts, data, methods
 
 L = keras.layers
 SIZE = 16
@@ -273,3 +273,17 @@ def test_a_dead_layer_has_no_cav(setting):
     model.get_layer("features").set_weights([-np.eye(3).reshape(1, 1, 3, 3), np.zeros(3)])
     with pytest.raises(ValueError, match="same activation at layer 'features'"):
         concepts.cav(model, "features", setting["red"], setting["randoms"][0])
+
+
+def test_a_class_may_be_named(setting, red_result):
+    """A class name is the book's class of that index (here index 0 of the toy model's
+    two classes); an unknown name is refused, naming the classes, before the model runs."""
+    s = setting
+    name = data.CLASS_NAMES[0]
+    d = concepts.directional_derivatives(s["model"], "features", s["images"], name,
+                                         red_result.cavs[0])
+    np.testing.assert_array_equal(d, concepts.directional_derivatives(
+        s["model"], "features", s["images"], 0, red_result.cavs[0]))
+    with methods.count_passes() as passes, pytest.raises(ValueError, match="Chickenpox"):
+        concepts.tcav(s["model"], "features", s["red"], s["randoms"], s["images"], "Mumps")
+    assert (passes.forward, passes.backward) == (0, 0)
