@@ -392,11 +392,20 @@ def _t_test(scores: np.ndarray, null: np.ndarray) -> float:
         return float(stats.ttest_ind(scores, null).pvalue)
 
 
+def _recent(store: dict, kept: int, key, compute):
+    """``store[key]``, computed by ``compute()`` when missing; ``store`` keeps the
+    ``kept`` most recently used keys (a dict in use order, the oldest first)."""
+    value = store.pop(key) if key in store else compute()
+    store[key] = value
+    while len(store) > kept:
+        store.pop(next(iter(store)))
+    return value
+
+
 _RANDOM_ACTIVATIONS: dict = {}
-"""Activations of the last :data:`_RANDOM_ACTIVATIONS_KEPT` random sets :func:`tcav` saw:
-(network, layer, the images' fingerprint) -> (a weak reference to the network, the
-activations). The same random sets serve every concept and class."""
-_RANDOM_ACTIVATIONS_KEPT = 24
+"""Activations of the last 24 random sets :func:`tcav` saw: (network, layer, the images'
+fingerprint) -> (a weak reference to the network, the activations). The same random
+sets serve every concept and class."""
 
 
 def _random_activations(model, images: np.ndarray, layer: str) -> np.ndarray:
@@ -405,19 +414,15 @@ def _random_activations(model, images: np.ndarray, layer: str) -> np.ndarray:
     import weakref
     net = methods.network(model)
     key = (id(net), layer, _digest([images]))
-    kept = _RANDOM_ACTIVATIONS.pop(key, None)
-    if kept is None or kept[0]() is not net:    # a new network may reuse an old id
-        kept = (weakref.ref(net), methods.activations(model, images, layer))
-    _RANDOM_ACTIVATIONS[key] = kept
-    while len(_RANDOM_ACTIVATIONS) > _RANDOM_ACTIVATIONS_KEPT:
-        _RANDOM_ACTIVATIONS.pop(next(iter(_RANDOM_ACTIVATIONS)))
-    return kept[1]
+    if key in _RANDOM_ACTIVATIONS and _RANDOM_ACTIVATIONS[key][0]() is not net:
+        del _RANDOM_ACTIVATIONS[key]              # a new network reused an old one's id
+    return _recent(_RANDOM_ACTIVATIONS, 24, key, lambda: (
+        weakref.ref(net), methods.activations(model, images, layer)))[1]
 
 
 _NULL_CAVS: dict = {}
-"""The random-vs-random CAVs of the last :data:`_NULL_CAVS_KEPT` (layer, settings, random
-activations) :func:`tcav` saw, oldest first."""
-_NULL_CAVS_KEPT = 4
+"""The random-vs-random CAVs of the last 4 (layer, settings, random activations)
+:func:`tcav` saw."""
 
 
 def _digest(arrays) -> str:
@@ -533,12 +538,8 @@ def tcav(model, layer, concept_images, random_sets: Sequence, images, targets=No
     # reused (the same seeds, so the same vectors), so that testing several concepts
     # against the same random sets, as the paper does, learns one null per layer.
     key = (name, seed, classifier, float(test_share), _digest(flat[1:]))
-    null_cavs = _NULL_CAVS.pop(key, None)
-    if null_cavs is None:
-        null_cavs = [learn(1 + i, 1 + j)[0] for i in range(m) for j in range(m) if i != j]
-    _NULL_CAVS[key] = null_cavs
-    while len(_NULL_CAVS) > _NULL_CAVS_KEPT:
-        _NULL_CAVS.pop(next(iter(_NULL_CAVS)))
+    null_cavs = _recent(_NULL_CAVS, 4, key, lambda: [
+        learn(1 + i, 1 + j)[0] for i in range(m) for j in range(m) if i != j])
     null_runs = [(c, tcav_score(grads @ c.vector)) for c in null_cavs]
     scores = np.array([s for _, s in concept_runs])
     null = np.array([s for _, s in null_runs])
