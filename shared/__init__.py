@@ -7,6 +7,7 @@ Modules (imported on demand, so ``import shared`` stays light):
 - :mod:`shared.train`: ``python -m shared.train`` reproduces the checkpoint (and
   :mod:`shared.train_folder` trains on a reader's own folder of images)
 - :mod:`shared.examples`: the fixed test images every chapter explains
+- :mod:`shared.setting`: ``BOOK_MODEL``, which points the chapters at a reader's own model
 - :mod:`shared.methods`: the interpretability methods, one module each
 - :mod:`shared.metrics`: explanations measured against the masks
 - :mod:`shared.concepts`: testing with concept activation vectors (TCAV)

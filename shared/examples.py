@@ -16,12 +16,19 @@ from . import data
 def test_examples(model=None) -> data.Dataset:
     """One correctly classified test image per class, in class order, with its mask.
 
+    While ``BOOK_MODEL`` is set (:mod:`shared.setting`), the same rule on that model's
+    test split instead: see :func:`own_examples`.
+
     ``info["indices"]`` holds each image's index within its class in the test split
     (the split as :func:`shared.data.load_split` returns it: class ``c`` image ``i`` is
     at position ``c * n_per_class + i``).
     """
     from . import models
+    from .setting import own_model
     model = models.load_model() if model is None else model
+    own = own_model()
+    if own is not None:
+        return own_examples(own, model)
     n = 8
     while True:
         ds = data.load_split("test", n)
@@ -40,3 +47,31 @@ def test_examples(model=None) -> data.Dataset:
         if n >= data.SPLIT_SIZES["test"]:
             raise RuntimeError("the model classifies no test image of some class correctly")
         n = min(4 * n, data.SPLIT_SIZES["test"])
+
+
+def own_examples(own, model) -> data.Dataset:
+    """The book's rule on a reader's test split (``splits.json`` of ``own``, a
+    :class:`shared.setting.OwnModel`): for each class, the first test image in the split's
+    order that ``model`` classifies correctly; the first test image of the class where
+    none is (``info["misclassified"]`` lists those classes, so a chapter can say so).
+    Classes without test images are left out. No masks or scenes: images from a folder
+    have none.
+    """
+    from . import models
+    test = data.load_image_split(own.split_file, "test")
+    predicted = models.predict(model, test.images).argmax(1)
+    picks, missed = [], []
+    for c, name in enumerate(test.class_names):
+        of_class = np.flatnonzero(test.labels == c)
+        if len(of_class) == 0:
+            continue
+        correct = of_class[predicted[of_class] == c]
+        picks.append(int(correct[0] if len(correct) else of_class[0]))
+        if not len(correct):
+            missed.append(name)
+    out = test[np.array(picks)]
+    for key in ("files", "relative_files"):
+        out.info[key] = [test.info[key][i] for i in picks]
+    out.info.update(indices=picks, misclassified=missed,
+                    rule="first correctly classified test image of each class")
+    return out

@@ -165,8 +165,10 @@ def load_model(path: str | os.PathLike | None = None, *, variant: str | None = N
     The file is read in Keras' safe mode (no arbitrary code is deserialized).
 
     Args:
-        path: a ``.keras`` file; default :data:`CHECKPOINT`, shipped with the package.
-        variant: instead of ``path``, one of the shipped checkpoints (:data:`VARIANTS`).
+        path: a ``.keras`` file; default :data:`CHECKPOINT`, shipped with the package, or
+            the checkpoint in the folder that ``BOOK_MODEL`` names (:mod:`shared.setting`).
+        variant: instead of ``path``, one of the shipped checkpoints (:data:`VARIANTS`);
+            ``"default"`` is the book's checkpoint whatever ``BOOK_MODEL`` says.
         logits: return the pre-softmax model (see :func:`logits_model`) instead.
 
     Returns:
@@ -193,7 +195,8 @@ def load_model(path: str | os.PathLike | None = None, *, variant: str | None = N
 
 def model_card(path: str | os.PathLike | None = None, *, variant: str | None = None) -> dict:
     """The model card written by ``python -m shared.train`` beside a checkpoint: a
-    ``model_card.json`` file, or a shipped checkpoint's (:data:`VARIANTS`)."""
+    ``model_card.json`` file, or a shipped checkpoint's (:data:`VARIANTS`); without
+    either, the card beside :func:`load_model`'s default checkpoint."""
     path, recreate = _checkpoint_file(path, variant, MODEL_CARD.name)
     if not path.is_file():
         raise CheckpointError(f"model card {str(path)!r} not found: {recreate}")
@@ -206,6 +209,11 @@ def _checkpoint_file(path, variant, name: str) -> tuple[Path, str]:
         raise ValueError("give a path or a variant, not both")
     if path is not None:
         return Path(path), _recreate("default")
+    if variant is None:
+        from .setting import own_model
+        own = own_model()
+        if own is not None:              # BOOK_MODEL: the reader's model folder
+            return own.folder / name, "train it again with `python -m shared.train --data-dir`"
     variant = variant or "default"
     return checkpoint_dir(variant) / name, _recreate(variant)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 
 
@@ -37,9 +38,53 @@ def quiet_tensorflow() -> None:
     tf.get_logger().setLevel("ERROR")
 
 
-def setup() -> None:
+_SCENES = "its subject is the book's generated scenes"
+_NOT_YET = ("it is not adapted to other images yet: it picks images and regions by the "
+            "book's class names and measures against the lesion masks throughout")
+CHAPTERS = {
+    "data_and_model": f"{_SCENES} (the generator, its masks, the book's training run)",
+    "saliency": None,
+    "gradcam": _NOT_YET,
+    "cam_family": _NOT_YET,
+    "guided_backprop": _NOT_YET,
+    "integrated_gradients": _NOT_YET,
+    "shap": _NOT_YET,
+    "occlusion": _NOT_YET,
+    "lime": _NOT_YET,
+    "rise": _NOT_YET,
+    "anchors": _NOT_YET,
+    "activation_maximization": _NOT_YET,
+    "deep_dream": _NOT_YET,
+    "concepts": f"{_SCENES} (the concept sets are drawn by the generator, and each "
+                "concept's effect is measured by removing it and redrawing the scene)",
+    "counterfactuals": f"{_SCENES} (its edits remove and redraw scene elements)",
+    "measuring": f"{_SCENES} (its ground truth is made by redrawing them)",
+    "comparison": f"{_SCENES} (the scorecard's 200 generated images and the book's "
+                  "experiment checkpoints)",
+    "your_own_model": "it shows the workflow itself, on a folder it writes",
+}
+"""Each chapter, and whether it runs on a reader's model (``BOOK_MODEL``,
+:mod:`shared.setting`): ``None`` where it does, else why it does not."""
+
+
+def setup(chapter: str | None = None) -> None:
     """Import TensorFlow quietly (:func:`quiet_tensorflow`) and set the book's figure
-    defaults."""
+    defaults.
+
+    ``chapter`` (a key of :data:`CHAPTERS`): while ``BOOK_MODEL`` is set, print which
+    model and images the chapter runs on, or raise :class:`shared.setting.SettingError`
+    with the reason for a chapter that needs the book's own data, before anything runs.
+    """
+    from .setting import SettingError, own_model
+    if chapter is not None and chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; expected one of {sorted(CHAPTERS)}")
+    own = own_model()
+    if own is not None and chapter is not None:
+        if CHAPTERS[chapter] is not None:
+            raise SettingError(f"BOOK_MODEL is set, but this chapter runs on the book's model "
+                               f"only: {CHAPTERS[chapter]}. Unset BOOK_MODEL to run it.")
+        print(own.describe())
+        _skip_cells_that_need_the_books_data()
     quiet_tensorflow()
     import matplotlib as mpl
     # 96 dpi: a figure of viz.PAGE_WIDTH inches fills the page's text column at full size.
@@ -71,3 +116,27 @@ def listed(names, empty: str = "none"):
     Markdown object; ``empty`` when there is none."""
     from IPython.display import Markdown
     return Markdown(", ".join(f"`{n}`" for n in names) if len(names) else empty)
+
+
+
+BOOK_DATA = re.compile(r"#\s*needs the book's data:\s*(?P<what>.+?)\s*$")
+"""A cell whose first line matches (``# needs the book's data: the lesion masks``) is
+skipped while ``BOOK_MODEL`` is set: it prints that it was skipped and why instead."""
+
+
+def skip_if_needs_books_data(lines: list[str]) -> list[str]:
+    """An IPython input transformer (:data:`BOOK_DATA`): a marked cell's lines replaced by
+    one ``print`` of why it is skipped; any other cell unchanged."""
+    first = next((line.strip() for line in lines if line.strip()), "")
+    marked = BOOK_DATA.fullmatch(first)
+    if marked is None:
+        return lines
+    why = f"Skipped on your images: this cell needs the book's data ({marked['what']})."
+    return [f"print({why!r})\n"]
+
+
+def _skip_cells_that_need_the_books_data() -> None:
+    from IPython import get_ipython
+    shell = get_ipython()
+    if shell is not None and skip_if_needs_books_data not in shell.input_transformers_post:
+        shell.input_transformers_post.append(skip_if_needs_books_data)

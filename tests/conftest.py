@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The tests check the book's model and data: a reader's BOOK_MODEL (shared.setting) must not
+# reach them, nor the chapter kernels that nbval starts from this process.
+os.environ.pop("BOOK_MODEL", None)
 
 import matplotlib
 

@@ -88,23 +88,35 @@ def _run(*args, env=None):
                           capture_output=True, text=True, timeout=600)
 
 
+def _args(photos, out):
+    root, seed, _ = photos
+    return ["--data-dir", str(root), "--out", str(out), "--seed", str(seed), *TINY]
+
+
+@pytest.fixture(scope="module")
+def trained(photos, tmp_path_factory):
+    """The folder's model, trained for one short epoch with ``--allow-duplicates``."""
+    out = tmp_path_factory.mktemp("trained") / "model"
+    result = _run(*_args(photos, out), "--allow-duplicates")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
 @pytest.mark.book      # trains a model: `make test`, not `make check`
-def test_own_images_end_to_end(photos, tmp_path, capsys):
+def test_own_images_end_to_end(photos, trained, tmp_path, capsys):
     from shared import methods, models
     root, seed, pair = photos
-    out = tmp_path / "model"
-    args = ["--data-dir", str(root), "--out", str(out), "--seed", str(seed), *TINY]
+    refused_out = tmp_path / "model"
 
     # the copy crosses splits: refused before anything is written, naming both files
     with pytest.raises(SystemExit) as refused:
-        train.main(args)
+        train.main(_args(photos, refused_out))
     err = capsys.readouterr().err
     assert refused.value.code == 2 and "1 near-duplicate image pair(s)" in err
     assert str(root / pair[0]) in err and str(root / pair[1]) in err
-    assert "--allow-duplicates" in err and not out.exists()
+    assert "--allow-duplicates" in err and not refused_out.exists()
 
-    result = _run(*args, "--allow-duplicates")
-    assert result.returncode == 0, result.stderr[-3000:]
+    out = trained
     assert {p.name for p in out.iterdir()} == OUTPUTS
 
     card = models.model_card(out / "model_card.json")
@@ -160,6 +172,45 @@ def test_own_images_end_to_end(photos, tmp_path, capsys):
     for name, m in maps.items():
         assert m.shape == (3, 96, 96) and np.isfinite(m).all(), name
         assert np.ptp(m) > 0, name
+
+
+@pytest.mark.book
+def test_book_model_points_the_package_and_a_chapter_at_the_folder(trained, monkeypatch):
+    """With BOOK_MODEL set: the package's defaults are the folder's model and test images
+    (the book's rule for choosing them), and the saliency chapter runs on them from start
+    to end, skipping the cells that need the book's data, each with its reason."""
+    import jupytext
+    from nbclient import NotebookClient
+
+    from shared import examples, models
+    monkeypatch.setenv("BOOK_MODEL", str(trained))
+    model = models.load_model()
+    assert model.output_shape == (None, 3)
+    test = data.load_image_split(trained / "splits.json", "test")
+    predicted = models.predict(model, test.images).argmax(1)
+    chosen = examples.test_examples(model)
+    assert chosen.class_names == CLASSES and chosen.masks is None and chosen.scenes is None
+    for c, i in enumerate(chosen.info["indices"]):           # one test image per class
+        correct = np.flatnonzero((test.labels == c) & (predicted == c))
+        first = correct[0] if len(correct) else np.flatnonzero(test.labels == c)[0]
+        assert i == first and (CLASSES[c] in chosen.info["misclassified"]) == (not len(correct))
+    np.testing.assert_array_equal(chosen.images, test.images[chosen.info["indices"]])
+
+    chapter = ROOT / "book" / "chapters" / "saliency.md"
+    nb = jupytext.read(chapter)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    text = ["".join(o.get("text", "") for o in c.outputs) for c in cells]
+    assert text[0].startswith(f"BOOK_MODEL={str(trained)!r}: this chapter runs on that model")
+    marked = [c.source.lstrip().startswith("# needs the book's data:") for c in cells]
+    for source, out, skipped in zip((c.source for c in cells), text, marked):
+        assert out.startswith("Skipped on your images: this cell needs the book's data (") \
+            == skipped, source[:200]
+    assert 0 < sum(marked) < len(cells) / 2
+    figures = sum("image/png" in o.get("data", {}) for c in cells for o in c.outputs)
+    assert figures >= 3                   # the maps, SmoothGrad at two noise levels, the cascade
+    assert "package and tf-keras-vis agree" in "".join(text)
 
 
 # ------------------------------------------------------------------ bad input

@@ -74,7 +74,7 @@ def main(argv=None) -> None:
 def scorecard(names, every) -> None:
     """Compute the scorecard's ``names`` (the truth first, then each entry)."""
     from shared import models
-    model = models.load_model()
+    model = models.load_model(variant="default")
     ds = run.evaluation_set(model)
     run.RESULTS.mkdir(exist_ok=True)
     if "truth" in names:

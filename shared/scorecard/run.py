@@ -173,7 +173,7 @@ def evaluation_set(model=None, per_class: int = PER_CLASS):
     with the model's predicted class in ``info["targets"]`` and each image's index in the
     split in ``info["indices"]``."""
     from shared import data, methods, models
-    model = models.load_model() if model is None else model
+    model = models.load_model(variant="default") if model is None else model
     test = data.load_split("test", per_class)
     keep = np.flatnonzero(test.labels != data.class_index("Healthy"))
     ds = test[keep]

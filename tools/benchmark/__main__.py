@@ -47,7 +47,7 @@ def main(argv=None) -> None:
 
     from . import featurevis, generation, lime_anchors, methods, perturbation, scorecard
     quiet_tensorflow()
-    model = models.load_model()
+    model = models.load_model(variant="default")
     n = max(-(-args.batch_size // len(data.CLASS_NAMES)), args.images, args.anchors)
     images = data.load_split("test", n).images
     run = {
