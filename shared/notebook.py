@@ -44,7 +44,7 @@ _NOT_YET = ("it is not adapted to other images yet: it picks images and regions 
 CHAPTERS = {
     "data_and_model": f"{_SCENES} (the generator, its masks, the book's training run)",
     "saliency": None,
-    "gradcam": _NOT_YET,
+    "gradcam": None,
     "cam_family": _NOT_YET,
     "guided_backprop": _NOT_YET,
     "integrated_gradients": _NOT_YET,
