@@ -49,7 +49,7 @@ CHAPTERS = {
     "guided_backprop": _NOT_YET,
     "integrated_gradients": _NOT_YET,
     "shap": _NOT_YET,
-    "occlusion": _NOT_YET,
+    "occlusion": None,
     "lime": _NOT_YET,
     "rise": _NOT_YET,
     "anchors": _NOT_YET,
