@@ -45,7 +45,7 @@ CHAPTERS = {
     "data_and_model": f"{_SCENES} (the generator, its masks, the book's training run)",
     "saliency": None,
     "gradcam": None,
-    "cam_family": _NOT_YET,
+    "cam_family": None,
     "guided_backprop": _NOT_YET,
     "integrated_gradients": _NOT_YET,
     "shap": _NOT_YET,
