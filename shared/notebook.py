@@ -46,7 +46,7 @@ CHAPTERS = {
     "saliency": None,
     "gradcam": None,
     "cam_family": None,
-    "guided_backprop": _NOT_YET,
+    "guided_backprop": None,
     "integrated_gradients": _NOT_YET,
     "shap": _NOT_YET,
     "occlusion": None,
