@@ -47,7 +47,7 @@ CHAPTERS = {
     "gradcam": None,
     "cam_family": None,
     "guided_backprop": None,
-    "integrated_gradients": _NOT_YET,
+    "integrated_gradients": None,
     "shap": _NOT_YET,
     "occlusion": None,
     "lime": _NOT_YET,
