@@ -75,3 +75,23 @@ def own_examples(own, model) -> data.Dataset:
     out.info.update(indices=picks, misclassified=missed,
                     rule="first correctly classified test image of each class")
     return out
+
+
+def training_images(per_class: int) -> data.Dataset:
+    """The first ``per_class`` training images of each class, for a method's references
+    or baselines: the book's training split (:func:`shared.data.load_split`), or, while
+    ``BOOK_MODEL`` is set, the first images of each class of that model's training split
+    (fewer where a class has fewer)."""
+    from .setting import own_model
+    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ValueError(f"per_class must be a positive int, got {per_class!r}")
+    own = own_model()
+    if own is None:
+        return data.load_split("train", int(per_class))
+    train = data.load_image_split(own.split_file, "train")
+    keep = np.concatenate([np.flatnonzero(train.labels == c)[:per_class]
+                           for c in range(len(train.class_names))])
+    out = train[keep]
+    for key in ("files", "relative_files"):
+        out.info[key] = [train.info[key][i] for i in keep]
+    return out

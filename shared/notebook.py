@@ -48,7 +48,7 @@ CHAPTERS = {
     "cam_family": None,
     "guided_backprop": None,
     "integrated_gradients": None,
-    "shap": _NOT_YET,
+    "shap": None,
     "occlusion": None,
     "lime": _NOT_YET,
     "rise": _NOT_YET,
