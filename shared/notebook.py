@@ -51,7 +51,7 @@ CHAPTERS = {
     "shap": None,
     "occlusion": None,
     "lime": _NOT_YET,
-    "rise": _NOT_YET,
+    "rise": None,
     "anchors": _NOT_YET,
     "activation_maximization": _NOT_YET,
     "deep_dream": _NOT_YET,
