@@ -39,8 +39,7 @@ def quiet_tensorflow() -> None:
 
 
 _SCENES = "its subject is the book's generated scenes"
-_NOT_YET = ("it is not adapted to other images yet: it picks images and regions by the "
-            "book's class names and measures against the lesion masks throughout")
+_NOT_YET = "it is not adapted to other images yet: "
 CHAPTERS = {
     "data_and_model": f"{_SCENES} (the generator, its masks, the book's training run)",
     "saliency": None,
@@ -50,11 +49,16 @@ CHAPTERS = {
     "integrated_gradients": None,
     "shap": None,
     "occlusion": None,
-    "lime": _NOT_YET,
+    "lime": _NOT_YET + "its sections build on one comparison with the lime library, on "
+                       "the book's Monkeypox image, where lime cuts the same superpixels "
+                       "as the package",
     "rise": None,
-    "anchors": _NOT_YET,
-    "activation_maximization": _NOT_YET,
-    "deep_dream": _NOT_YET,
+    "anchors": _NOT_YET + "its anchors are read against the lesions of images chosen by "
+                          "the book's class names",
+    "activation_maximization": _NOT_YET + "its visualizations are read against the book's "
+                                          "classes (Cowpox, Healthy) and their test images",
+    "deep_dream": _NOT_YET + "its dreams are read against the book's classes (Measles, "
+                             "Cowpox, Healthy) and their lesions",
     "concepts": f"{_SCENES} (the concept sets are drawn by the generator, and each "
                 "concept's effect is measured by removing it and redrawing the scene)",
     "counterfactuals": f"{_SCENES} (its edits remove and redraw scene elements)",
