@@ -49,12 +49,9 @@ CHAPTERS = {
     "integrated_gradients": None,
     "shap": None,
     "occlusion": None,
-    "lime": _NOT_YET + "its sections build on one comparison with the lime library, on "
-                       "the book's Monkeypox image, where lime cuts the same superpixels "
-                       "as the package",
+    "lime": None,
     "rise": None,
-    "anchors": _NOT_YET + "its anchors are read against the lesions of images chosen by "
-                          "the book's class names",
+    "anchors": None,
     "activation_maximization": _NOT_YET + "its visualizations are read against the book's "
                                           "classes (Cowpox, Healthy) and their test images",
     "deep_dream": _NOT_YET + "its dreams are read against the book's classes (Measles, "
