@@ -54,7 +54,8 @@ CHAPTERS = {
     "anchors": None,
     "activation_maximization": _NOT_YET + "its visualizations are read against the book's "
                                           "classes (Cowpox, Healthy) and their test images",
-    "deep_dream": _NOT_YET + "its dreams are read against the book's classes (Measles, "
+    "deep_dream": _NOT_YET + "its dreams are made at layers of the book's depth (block6, "
+                             "block8) and read against the book's classes (Measles, "
                              "Cowpox, Healthy) and their lesions",
     "concepts": f"{_SCENES} (the concept sets are drawn by the generator, and each "
                 "concept's effect is measured by removing it and redrawing the scene)",
