@@ -53,6 +53,16 @@ def outline(ax, mask: np.ndarray, colour: str = MASK_COLOUR, linewidth: float = 
         ax.contour(mask.astype(float), levels=[0.5], colors=[colour], linewidths=linewidth)
 
 
+def outlines(ds, i: int) -> dict:
+    """The outlines of image ``i`` of the dataset ``ds`` as :func:`overlay`'s keyword
+    arguments: its lesion mask (``mask``) and red marks (``distractors``), or none for
+    images without masks (read from a folder: ``BOOK_MODEL``, :mod:`shared.setting`)."""
+    if ds.masks is None:
+        return {}
+    marks = ds.distractor_masks
+    return dict(mask=ds.masks[i], distractors=None if marks is None else marks[i])
+
+
 def overlay(ax, image: np.ndarray, heatmap: np.ndarray | None = None, mask=None,
             title: str | None = None, cmap: str = CMAP, signed: bool = False,
             distractors=None, colorbar: bool = False):

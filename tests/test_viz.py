@@ -33,3 +33,16 @@ def test_grid_and_overlay_draw():
 def test_cap_percentile_single_map_equals_batch_of_one():
     m = np.random.default_rng(1).normal(size=(12, 12)).astype(np.float32)
     assert np.array_equal(viz.cap_percentile(m, 95), viz.cap_percentile(m[None], 95)[0])
+
+
+def test_outlines_are_the_masks_or_none():
+    """viz.outlines: a generated image's lesion mask and red marks as overlay's keyword
+    arguments, nothing for images without masks (a folder's)."""
+    from shared import data, viz
+    ds = data.generate([1, 1, 0, 0, 0, 0], seed=3)
+    lines = viz.outlines(ds, 1)
+    assert set(lines) == {"mask", "distractors"}
+    np.testing.assert_array_equal(lines["mask"], ds.masks[1])
+    np.testing.assert_array_equal(lines["distractors"], ds.distractor_masks[1])
+    folder = data.Dataset(ds.images, ds.labels, None)
+    assert viz.outlines(folder, 0) == {}
