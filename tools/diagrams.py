@@ -797,8 +797,8 @@ def _lime():
     fig, ax = _canvas(3.6)
     top, low = 2.55, 0.85
     title(ax, 0.1, 3.4, "LIME (Ribeiro et al. 2016)")
-    samples = _perturbation_row(ax, top, "$d$ superpixels\n(SLIC)",
-                                "random on/off $z' \\in \\{0,1\\}^d$\n(off: grey)",
+    samples = _perturbation_row(ax, top, "$d$ superpixels\n(quickshift)",
+                                "random on/off $z' \\in \\{0,1\\}^d$\n(off: filled)",
                                 (5.2, top, 0.9, 0.5, "scores\n$f(z)$"))
     text(ax, 2.73, top + 0.5, "$z' =$ " + "".join("1" if v else "0" for v in samples[0][0][:10])
          + "...", size=SMALL - 1, colour=MUTED)
