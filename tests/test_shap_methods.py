@@ -83,7 +83,7 @@ def test_the_module_does_not_hide_the_shap_library():
     assert methods.shap is shap_methods
 
 
-UNREGISTERED = ("kernel_shap",)
+UNREGISTERED = ()
 """Registered with its scorecard row, when that row is committed."""
 
 

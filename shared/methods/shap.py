@@ -294,7 +294,7 @@ def _hidden(images, fill):
 _KERNEL_CHECKS = {name: _LIME_CHECKS[name] for name in ("segmentation", "fill")}
 
 
-@attribution(register=False, sources=_KERNEL_SOURCES, checks=_KERNEL_CHECKS)
+@attribution(sources=_KERNEL_SOURCES, checks=_KERNEL_CHECKS)
 def kernel_shap(model, images, targets, *, n_samples=1000, segmentation="quickshift",
                 fill=None, score="probability", seed=0, batch_size=64):
     """KernelSHAP maps (N, H, W) on LIME's superpixels: each superpixel's Shapley estimate
@@ -308,8 +308,7 @@ def kernel_shap(model, images, targets, *, n_samples=1000, segmentation="quicksh
     coalitions by size, the sizes the Shapley kernel weighs most first (1 and K - 1), and
     samples the rest; with ``n_samples >= 2^K - 2`` it scores every coalition and the
     values are exact. Each image costs ``min(n_samples, 2^K - 2) + 2`` scored images, drawn
-    from ``seed`` alone: an image's map does not depend on the other images. Not in
-    :data:`shared.methods.ATTRIBUTIONS` yet: it is registered with its scorecard row.
+    from ``seed`` alone: an image's map does not depend on the other images.
     :func:`kernel_shap_explanation` returns the values, coalitions and weights of one image.
     """
     hidden = _hidden(images, fill)
