@@ -55,7 +55,7 @@ def own_examples(own, model) -> data.Dataset:
     order that ``model`` classifies correctly; the first test image of the class where
     none is (``info["misclassified"]`` lists those classes, so a chapter can say so).
     Classes without test images are left out. No masks or scenes: images from a folder
-    have none.
+    have none. ``info["indices"]`` holds each image's position in the test split.
     """
     from . import models
     test = data.load_image_split(own.split_file, "test")
@@ -69,9 +69,7 @@ def own_examples(own, model) -> data.Dataset:
         picks.append(int(correct[0] if len(correct) else of_class[0]))
         if not len(correct):
             missed.append(name)
-    out = test[np.array(picks)]
-    for key in ("files", "relative_files"):
-        out.info[key] = [test.info[key][i] for i in picks]
+    out = _rows(test, picks)
     out.info.update(indices=picks, misclassified=missed,
                     rule="first correctly classified test image of each class")
     return out
@@ -91,7 +89,14 @@ def training_images(per_class: int) -> data.Dataset:
     train = data.load_image_split(own.split_file, "train")
     keep = np.concatenate([np.flatnonzero(train.labels == c)[:per_class]
                            for c in range(len(train.class_names))])
-    out = train[keep]
+    return _rows(train, keep)
+
+
+def _rows(ds: data.Dataset, rows) -> data.Dataset:
+    """``ds[rows]`` of a folder's images, with the image file lists of ``info`` cut to
+    the same rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    out = ds[rows]
     for key in ("files", "relative_files"):
-        out.info[key] = [train.info[key][i] for i in keep]
+        out.info[key] = [ds.info[key][i] for i in rows]
     return out

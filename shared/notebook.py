@@ -120,7 +120,6 @@ def listed(names, empty: str = "none"):
     return Markdown(", ".join(f"`{n}`" for n in names) if len(names) else empty)
 
 
-
 BOOK_DATA = re.compile(r"#\s*needs the book's data:\s*(?P<what>.+?)\s*$")
 """A cell whose first line matches (``# needs the book's data: the lesion masks``) is
 skipped while ``BOOK_MODEL`` is set: it prints that it was skipped and why instead."""
